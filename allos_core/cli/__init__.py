@@ -1,0 +1,1 @@
+"""The ``allos`` command line (click + rich). Only a consumer of the public library API."""

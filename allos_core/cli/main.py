@@ -1,0 +1,77 @@
+"""Entry point of the ``allos`` command.
+
+Startup matters: this module imports only click. Each command imports what it needs when it runs,
+and commands live in small modules of their own, loaded on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+# command name -> "module:attribute", imported when the command is used (or listed by --help)
+LAZY_COMMANDS = {
+    "plugins": "allos_core.cli.inventory:plugins",
+    "providers": "allos_core.cli.inventory:providers",
+    "tools": "allos_core.cli.inventory:tools",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when they are needed."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands:
+            module_name, attribute = self.lazy_commands[cmd_name].split(":")
+            return getattr(importlib.import_module(module_name), attribute)
+        return super().get_command(ctx, cmd_name)
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from allos_core.cli.inventory import version_lines
+
+    for line in version_lines():
+        click.echo(line)
+    ctx.exit(0)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the versions of allos-core and every installed plugin.",
+)
+def cli() -> None:
+    """Allos: a coding agent that works with any model.
+
+    Run a task with `allos run "TASK"`, chat with `allos chat`; see what is installed with
+    `allos plugins list`.
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    return cli.main(args=argv, prog_name="allos")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

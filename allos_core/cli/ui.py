@@ -1,0 +1,50 @@
+"""Terminal output helpers: one stderr console for progress, stdout for answers.
+
+Colour and spinners follow the terminal: ``NO_COLOR`` and non-terminal output turn them off
+(rich handles both), and ``FORCE_COLOR`` turns colour on.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+
+@cache
+def err_console() -> Console:
+    """The console for progress, tool calls, prompts and errors (stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+@cache
+def out_console() -> Console:
+    """The console for results (stdout)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def reset_consoles() -> None:
+    """Forget cached consoles (tests that swap stdout/stderr call this)."""
+    err_console.cache_clear()
+    out_console.cache_clear()
+
+
+def print_error(message: str, hint: str | None = None) -> None:
+    """One or two clear lines on stderr: what went wrong and what to do."""
+    from rich.markup import escape
+
+    console = err_console()
+    console.print(f"[bold red]error:[/] {escape(message)}")
+    if hint:
+        console.print(f"[dim]hint:[/] {escape(hint)}")
+
+
+def is_interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()

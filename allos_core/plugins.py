@@ -1,0 +1,279 @@
+"""The plugin manager: discovers plugins, records failures and conflicts, answers hooks.
+
+Plugins are found through the entry-point groups ``allos.providers`` and ``allos.tools``. A plugin
+that fails to import or to register is recorded with its error and skipped; two plugins offering
+the same provider or tool name are recorded as a conflict (the first one loaded keeps the name).
+Nothing here raises for a broken plugin: the CLI and embedders keep working.
+
+Environment variables (documented in the README):
+
+- ``ALLOS_PLUGINS``: comma-separated plugin or distribution names; when set, only these load.
+- ``ALLOS_DISABLE_PLUGINS``: comma-separated plugin or distribution names that never load.
+
+Embedders and tests can skip discovery: ``create_plugin_manager([my_plugin], discover=False)``.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from allos_core.hookspecs import ENTRY_POINT_GROUPS, PROJECT_NAME, AllosHookSpecs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.permissions import PermissionDecision
+    from allos_core.providers import Provider
+    from allos_core.tools import Tool
+
+ENV_ONLY = "ALLOS_PLUGINS"
+ENV_DISABLE = "ALLOS_DISABLE_PLUGINS"
+
+
+@dataclass
+class PluginInfo:
+    """What ``allos plugins list`` shows about one plugin."""
+
+    name: str
+    module: str
+    group: str
+    distribution: str | None = None
+    version: str | None = None
+    providers: list[str] = field(default_factory=list)
+    tools: list[str] = field(default_factory=list)
+    status: str = "ok"  # ok | failed | disabled | conflict
+    error: str | None = None
+    traceback: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "group": self.group,
+            "module": self.module,
+            "providers": list(self.providers),
+            "tools": list(self.tools),
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+def _split_env(name: str) -> set[str]:
+    return {item.strip() for item in os.environ.get(name, "").split(",") if item.strip()}
+
+
+class PluginManager:
+    """Holds the loaded plugins and what they register.
+
+    Build one with :func:`create_plugin_manager`. ``providers()`` and ``tools()`` call each
+    plugin's hook once, separately, so a failure is pinned on the plugin that caused it.
+    """
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(PROJECT_NAME)
+        self.pm.add_hookspecs(AllosHookSpecs)
+        self.infos: list[PluginInfo] = []
+        self.conflicts: list[str] = []
+        self._info_by_plugin: dict[int, PluginInfo] = {}
+        self._providers: dict[str, type[Provider]] | None = None
+        self._tools: dict[str, Tool] | None = None
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    # -- loading ---------------------------------------------------------------------------------
+    def register(
+        self,
+        plugin: Any,
+        *,
+        name: str | None = None,
+        group: str = "explicit",
+        distribution: str | None = None,
+        version: str | None = None,
+    ) -> PluginInfo:
+        """Register a plugin object or module; failures are recorded, not raised."""
+        module = getattr(plugin, "__name__", type(plugin).__name__)
+        info = PluginInfo(
+            name=name or module,
+            module=module,
+            group=group,
+            distribution=distribution,
+            version=version,
+        )
+        try:
+            self.pm.register(plugin, name=f"{group}:{info.name}")
+        except Exception as exc:
+            _mark_failed(info, exc)
+        else:
+            self._info_by_plugin[id(plugin)] = info
+        self.infos.append(info)
+        self._providers = self._tools = None
+        return info
+
+    def load_entry_points(self, groups: Iterable[str] = ENTRY_POINT_GROUPS) -> None:
+        """Discover and register plugins from installed distributions."""
+        from importlib_metadata import entry_points
+
+        only, disabled = _split_env(ENV_ONLY), _split_env(ENV_DISABLE)
+        found = []
+        for group in groups:
+            for ep in entry_points(group=group):
+                dist = ep.dist
+                found.append((dist.name if dist else "", ep.name, group, ep, dist))
+        for dist_name, ep_name, group, ep, dist in sorted(found, key=lambda f: (f[2], f[0], f[1])):
+            names = {ep_name, dist_name}
+            info_kwargs = {
+                "name": ep_name,
+                "group": group,
+                "distribution": dist_name or None,
+                "version": dist.version if dist else None,
+            }
+            if (only and not names & only) or names & disabled:
+                why = ENV_DISABLE if names & disabled else ENV_ONLY
+                self.infos.append(
+                    PluginInfo(module=ep.value, status="disabled", error=f"by {why}", **info_kwargs)
+                )
+                continue
+            try:
+                plugin = ep.load()
+            except BaseException as exc:  # a plugin may even call sys.exit on import
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                info = PluginInfo(module=ep.value, **info_kwargs)
+                _mark_failed(info, exc)
+                self.infos.append(info)
+                continue
+            if self.pm.is_registered(plugin):
+                continue  # one module named by two entry points
+            self.register(plugin, **info_kwargs)
+
+    # -- what plugins register -------------------------------------------------------------------
+    def _collect(self, hook_name: str, key: Any, kind: str) -> dict[str, Any]:
+        registry: dict[str, Any] = {}
+        owners: dict[str, PluginInfo] = {}
+        caller = getattr(self.pm.hook, hook_name)
+        # pluggy calls the last registered first; walk in registration order instead
+        for impl in reversed(caller.get_hookimpls()):
+            info = self._info_by_plugin.get(id(impl.plugin))
+            if info is None or info.status == "failed":
+                continue
+            try:
+                items = list(impl.function() or [])
+                names = [key(item) for item in items]
+            except Exception as exc:
+                _mark_failed(info, exc, during=hook_name)
+                continue
+            for item_name, item in zip(names, items, strict=True):
+                if item_name in registry:
+                    first = owners[item_name]
+                    message = (
+                        f"{kind} {item_name!r} is registered by both {_label(first)} and "
+                        f"{_label(info)}; using {_label(first)}. Uninstall one, or disable it with "
+                        f"{ENV_DISABLE}={info.name}"
+                    )
+                    self.conflicts.append(message)
+                    if info.status == "ok":
+                        info.status = "conflict"
+                        info.error = message
+                    continue
+                registry[item_name] = item
+                owners[item_name] = info
+                getattr(info, f"{kind}s").append(item_name)
+        return registry
+
+    def providers(self) -> dict[str, type[Provider]]:
+        """Provider classes by name."""
+        if self._providers is None:
+            self._providers = self._collect("allos_providers", lambda cls: cls.name, "provider")
+        return self._providers
+
+    def tools(self) -> dict[str, Tool]:
+        """Tool instances by name."""
+        if self._tools is None:
+            self._tools = self._collect("allos_tools", lambda t: t.name, "tool")
+        return self._tools
+
+    def plugins(self) -> list[PluginInfo]:
+        """Every plugin seen, with what it registers and its status."""
+        self.providers()
+        self.tools()
+        return list(self.infos)
+
+    def get_provider_class(self, name: str) -> type[Provider]:
+        providers = self.providers()
+        if name not in providers:
+            from allos_core.errors import UnknownProviderError
+
+            known = ", ".join(sorted(providers)) or "none"
+            raise UnknownProviderError(
+                f"unknown provider {name!r} (installed: {known})",
+                hint=f"install its plugin, for example: pip install allos-{name}",
+            )
+        return providers[name]
+
+    def get_tool(self, name: str) -> Tool:
+        tools = self.tools()
+        if name not in tools:
+            from allos_core.errors import UnknownToolError
+
+            known = ", ".join(sorted(tools)) or "none"
+            raise UnknownToolError(
+                f"unknown tool {name!r} (installed: {known})",
+                hint="see `allos tools list`; tools come from plugins such as allos-fs and allos-shell",
+            )
+        return tools[name]
+
+    def check_permission(self, **kwargs: Any) -> PermissionDecision | None:
+        """Every plugin's ``allos_check_permission`` answer, combined (deny > ask > allow)."""
+        from allos_core.permissions import strongest
+
+        answers = []
+        for impl in reversed(self.pm.hook.allos_check_permission.get_hookimpls()):
+            info = self._info_by_plugin.get(id(impl.plugin))
+            wanted = {k: kwargs[k] for k in impl.argnames if k in kwargs}
+            try:
+                answer = impl.function(**wanted)
+            except Exception as exc:
+                label = info.name if info else "a plugin"
+                from allos_core.permissions import PermissionDecision
+
+                answer = PermissionDecision.deny(
+                    f"permission plugin {label} failed: {exc}", source=label
+                )
+            if answer is not None:
+                answers.append(answer)
+        return strongest(answers)
+
+
+def _label(info: PluginInfo) -> str:
+    return f"{info.distribution or info.module} (plugin {info.name})"
+
+
+def _mark_failed(info: PluginInfo, exc: BaseException, during: str | None = None) -> None:
+    info.status = "failed"
+    where = f" in {during}" if during else ""
+    info.error = f"{type(exc).__name__}{where}: {exc}".splitlines()[0]
+    info.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def create_plugin_manager(
+    plugins: Iterable[Any] | None = None, *, discover: bool | None = None
+) -> PluginManager:
+    """Build a plugin manager.
+
+    With no arguments, installed plugins are discovered through entry points. With an explicit
+    ``plugins`` list, only those are registered (pass ``discover=True`` to add installed ones).
+    """
+    manager = PluginManager()
+    if plugins is not None:
+        for plugin in plugins:
+            manager.register(plugin)
+    if discover if discover is not None else plugins is None:
+        manager.load_entry_points()
+    return manager

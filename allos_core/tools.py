@@ -1,0 +1,349 @@
+"""The tool contract: :class:`Tool`, the :func:`tool` decorator, :class:`ToolContext`, :class:`ToolResult`.
+
+Two ways to write a tool::
+
+    @tool(read_only=True, permission_subject="path")
+    def count_lines(path: str, blank: bool = False) -> str:
+        '''Count the lines of a file.
+
+        Args:
+            path: File to count, relative to the workspace.
+            blank: Count blank lines too.
+        '''
+
+    class CountLines(Tool):
+        name = "count_lines"
+        description = "Count the lines of a file."
+        Args = CountLinesArgs          # a pydantic model
+        async def run(self, args, context): ...
+
+The name comes from the function, the description from the docstring, and the JSON schema of the
+arguments from the type hints (via pydantic), with per-parameter descriptions from the docstring.
+Arguments are validated before a tool runs; :meth:`Tool.invoke` turns validation failures and
+exceptions into error results, so a tool never crashes the agent loop.
+
+Schemas are built lazily, on first use: importing a tool module costs no pydantic work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from allos_core.errors import AllosError, ToolArgumentsError
+from allos_core.providers import ToolSchema
+
+Permission = Literal["allow", "ask", "deny"]
+
+
+@dataclass
+class ToolResult:
+    """What a tool returns.
+
+    ``content`` goes back to the model. ``metadata`` is for people and programs watching the run
+    (the CLI shows ``metadata["diff"]`` as a coloured diff); it is not sent to the model.
+    """
+
+    content: str
+    is_error: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def error(cls, message: str, **metadata: Any) -> ToolResult:
+        return cls(content=message, is_error=True, metadata=metadata)
+
+
+class PathOutsideWorkspaceError(AllosError):
+    """A path resolves outside the workspace root."""
+
+
+@dataclass
+class ToolContext:
+    """What a running tool knows about its surroundings.
+
+    ``workspace`` is the root every tool acts inside. Use :meth:`resolve_path` for every path a
+    model gives you: it refuses anything that resolves outside the workspace.
+    """
+
+    workspace: Path = field(default_factory=Path.cwd)
+    #: extra values an embedder wants tools to see
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.workspace = Path(os.path.realpath(self.workspace))
+
+    def resolve_path(self, path: str | os.PathLike[str]) -> Path:
+        """The real absolute path of ``path`` (relative to the workspace), checked to be inside it.
+
+        Refused before anything is opened: NUL bytes, ``~``, and any path that resolves (after
+        ``..`` and every symlink, file or folder) outside the workspace.
+        """
+        text = os.fspath(path)
+        if "\x00" in text:
+            raise PathOutsideWorkspaceError("path contains a NUL byte")
+        if text.startswith("~"):
+            raise PathOutsideWorkspaceError(
+                f"{text}: '~' paths are outside the workspace; use a path relative to {self.workspace}"
+            )
+        candidate = Path(text)
+        if not candidate.is_absolute():
+            candidate = self.workspace / candidate
+        real = Path(os.path.realpath(candidate))
+        if real != self.workspace and self.workspace not in real.parents:
+            raise PathOutsideWorkspaceError(
+                f"{text}: outside the workspace {self.workspace}; only paths inside it are allowed"
+            )
+        return real
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the workspace, with ``/`` separators (``.`` for the root)."""
+        try:
+            rel = path.relative_to(self.workspace)
+        except ValueError:
+            return path.as_posix()
+        text = rel.as_posix()
+        return text or "."
+
+
+class Tool(ABC):
+    """Base class of tools.
+
+    Subclasses set ``name``, ``description`` and ``Args`` (a pydantic model of the arguments), and
+    implement :meth:`run`. Override :meth:`permission_subject` so users can write rules such as
+    ``my_tool(pattern)``.
+    """
+
+    name: str
+    description: str = ""
+    #: a pydantic model of the arguments (subclasses); function tools build theirs
+    Args: Any = None
+    #: read-only tools may run concurrently and default to ``allow``
+    read_only: bool = False
+    #: the decision when no plugin or user rule says otherwise
+    default_permission: Permission = "ask"
+
+    def args_model(self) -> Any:
+        """The pydantic model that validates the arguments."""
+        if self.Args is None:
+            raise NotImplementedError(f"tool {self.name} defines no Args model")
+        return self.Args
+
+    def parameters_schema(self) -> dict[str, Any]:
+        """The JSON schema of the arguments."""
+        cached = self.__dict__.get("_schema_cache")
+        if cached is None:
+            cached = _clean_schema(self.args_model().model_json_schema())
+            self.__dict__["_schema_cache"] = cached
+        return cached
+
+    def schema(self) -> ToolSchema:
+        return ToolSchema(self.name, self.description, self.parameters_schema())
+
+    def validate(self, arguments: dict[str, Any]) -> Any:
+        """Validate ``arguments``; raises :class:`ToolArgumentsError` with a readable message."""
+        from pydantic import ValidationError
+
+        try:
+            return self.args_model().model_validate(arguments)
+        except ValidationError as exc:
+            raise ToolArgumentsError(format_validation_error(self.name, exc)) from None
+
+    #: whether the permission subject is a workspace path (rules then use path globbing)
+    path_subject: bool = False
+
+    def permission_subject(self, args: Any, context: ToolContext) -> str | None:
+        """What permission rules match against (a path, a command), or None."""
+        return None
+
+    def permission_subjects(self, args: Any, context: ToolContext) -> list[str | None]:
+        """Every subject a call must be allowed for; by default just :meth:`permission_subject`.
+
+        A shell tool returns each simple command of a compound command line, so an allow rule
+        for ``git status*`` cannot allow ``git status; rm -rf ~``.
+        """
+        return [self.permission_subject(args, context)]
+
+    def preview(self, args: Any, context: ToolContext) -> str | None:
+        """What a permission prompt shows before the call runs (edits: the unified diff)."""
+        return None
+
+    @abstractmethod
+    async def run(self, args: Any, context: ToolContext) -> ToolResult | str:
+        """Do the work. ``args`` is the validated ``Args`` instance."""
+
+    async def invoke(self, arguments: dict[str, Any], context: ToolContext) -> ToolResult:
+        """Validate, run, and turn every failure into an error result."""
+        try:
+            args = self.validate(arguments)
+        except ToolArgumentsError as exc:
+            return ToolResult.error(str(exc))
+        return await self.invoke_validated(args, context)
+
+    async def invoke_validated(self, args: Any, context: ToolContext) -> ToolResult:
+        """Run with already validated arguments; exceptions become error results."""
+        try:
+            result = await self.run(args, context)
+        except asyncio.CancelledError:
+            raise
+        except AllosError as exc:
+            return ToolResult.error(f"{self.name} failed: {exc}")
+        except Exception as exc:
+            return ToolResult.error(f"{self.name} failed: {type(exc).__name__}: {exc}")
+        if isinstance(result, ToolResult):
+            return result
+        return ToolResult(content="" if result is None else str(result))
+
+    def __repr__(self) -> str:
+        return f"<Tool {self.name}>"
+
+
+class FunctionTool(Tool):
+    """A tool made from a typed Python function by :func:`tool`."""
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        read_only: bool = False,
+        default_permission: Permission | None = None,
+        permission_subject: str | Callable[[Any, ToolContext], str | None] | None = None,
+    ) -> None:
+        self.function = function
+        self.name = name or function.__name__
+        self._description = description
+        self.read_only = read_only
+        self.default_permission = default_permission or ("allow" if read_only else "ask")
+        self._subject = permission_subject
+        self._model: Any = None
+        self._context_param: str | None = None
+        self._params: list[str] = []
+
+    @property  # type: ignore[override]
+    def description(self) -> str:
+        if self._description is None:
+            self._description = _docstring_description(self.function)
+        return self._description
+
+    def args_model(self) -> Any:
+        if self._model is None:
+            self._model = _model_from_signature(self)
+        return self._model
+
+    def permission_subject(self, args: Any, context: ToolContext) -> str | None:
+        if self._subject is None:
+            return None
+        if callable(self._subject):
+            return self._subject(args, context)
+        value = getattr(args, self._subject, None)
+        return None if value is None else str(value)
+
+    async def run(self, args: Any, context: ToolContext) -> ToolResult | str:
+        kwargs = {name: getattr(args, name) for name in self._params}
+        if self._context_param:
+            kwargs[self._context_param] = context
+        if inspect.iscoroutinefunction(self.function):
+            return await self.function(**kwargs)
+        return await asyncio.to_thread(self.function, **kwargs)
+
+
+def tool(
+    function: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    read_only: bool = False,
+    default_permission: Permission | None = None,
+    permission_subject: str | Callable[[Any, ToolContext], str | None] | None = None,
+) -> Any:
+    """Make a :class:`Tool` from a typed function (sync or async).
+
+    Use bare (``@tool``) or with options. A parameter annotated :class:`ToolContext` receives the
+    context and is not part of the schema. ``permission_subject`` is the name of the parameter
+    that rules match against, or a function of (validated args, context).
+    """
+
+    def wrap(fn: Callable[..., Any]) -> FunctionTool:
+        return FunctionTool(
+            fn,
+            name=name,
+            description=description,
+            read_only=read_only,
+            default_permission=default_permission,
+            permission_subject=permission_subject,
+        )
+
+    return wrap(function) if function is not None else wrap
+
+
+# -- schema helpers ------------------------------------------------------------------------------
+
+
+def _parsed_docstring(function: Callable[..., Any]) -> Any:
+    import docstring_parser
+
+    return docstring_parser.parse(inspect.getdoc(function) or "")
+
+
+def _docstring_description(function: Callable[..., Any]) -> str:
+    doc = _parsed_docstring(function)
+    pieces = [doc.short_description or "", doc.long_description or ""]
+    return "\n\n".join(p.strip() for p in pieces if p and p.strip())
+
+
+def _model_from_signature(tool_: FunctionTool) -> Any:
+    from typing import get_type_hints
+
+    from pydantic import ConfigDict, Field, create_model
+
+    function = tool_.function
+    hints = get_type_hints(function, include_extras=True)
+    docs = {p.arg_name: p.description for p in _parsed_docstring(function).params}
+    fields: dict[str, Any] = {}
+    params: list[str] = []
+    for parameter in inspect.signature(function).parameters.values():
+        annotation = hints.get(parameter.name, Any)
+        if annotation is ToolContext:
+            tool_._context_param = parameter.name
+            continue
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise TypeError(f"tool {tool_.name}: *args and **kwargs are not supported")
+        default = ... if parameter.default is parameter.empty else parameter.default
+        fields[parameter.name] = (annotation, Field(default, description=docs.get(parameter.name)))
+        params.append(parameter.name)
+    tool_._params = params
+    model_name = "".join(part.title() for part in tool_.name.split("_")) + "Args"
+    return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop pydantic's auto-generated ``title`` keys, which only add noise for the model."""
+
+    def clean(node: Any, in_properties: bool = False) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: clean(value, key in ("properties", "$defs"))
+                for key, value in node.items()
+                if in_properties or key != "title"
+            }
+        if isinstance(node, list):
+            return [clean(item) for item in node]
+        return node
+
+    return clean(schema)
+
+
+def format_validation_error(tool_name: str, exc: Any) -> str:
+    """A pydantic ValidationError as a short message a model can act on."""
+    lines = [f"Invalid arguments for {tool_name}:"]
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "(arguments)"
+        lines.append(f"- {where}: {error['msg']}")
+    return "\n".join(lines)
