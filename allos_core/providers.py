@@ -318,3 +318,69 @@ def parse_retry_after(value: str | None) -> float | None:
     from datetime import datetime, timezone
 
     return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+def error_for_status(
+    provider: str,
+    status: int | None,
+    detail: str,
+    *,
+    model: str | None = None,
+    api_key_env: str | None = None,
+    base_url: str | None = None,
+) -> Exception:
+    """Map an HTTP status from a provider onto the Allos error that says what to do.
+
+    Provider plugins call this from their SDK-error translation and may replace the hint with a
+    provider-specific one (for example Ollama's ``ollama pull NAME``). Never put a key in
+    ``detail``.
+    """
+    from allos_core import errors
+
+    where = f" at {base_url}" if base_url else ""
+    detail = detail.strip()
+    suffix = f": {detail}" if detail else ""
+    common = {"provider": provider, "status_code": status}
+    if status in (401, 403):
+        return errors.AuthenticationError(
+            f"{provider} rejected the API key (HTTP {status}){suffix}",
+            hint=f"check the key in {api_key_env}" if api_key_env else "check your credentials",
+            **common,
+        )
+    if status == 404:
+        return errors.ModelNotFoundError(
+            f"{provider}{where} does not know the model {model!r} (HTTP 404){suffix}",
+            hint="check the model name (-m/--model) and the base URL",
+            **common,
+        )
+    if status in (429, 529):
+        what = "is overloaded" if status == 529 else "rate-limited the request"
+        return errors.RateLimitError(
+            f"{provider} {what} (HTTP {status}) and retries ran out{suffix}",
+            hint="wait a moment and try again, or raise max_retries",
+            **common,
+        )
+    if status == 408:
+        return errors.ProviderTimeoutError(
+            f"{provider} timed out (HTTP 408){suffix}", hint="try again or raise timeout", **common
+        )
+    if status is not None and status >= 500:
+        return errors.ProviderServerError(
+            f"{provider}{where} had a server error (HTTP {status}){suffix}",
+            hint="the provider is having trouble; try again later",
+            **common,
+        )
+    if status in (400, 413, 422):
+        lowered = detail.lower()
+        if "context" in lowered and (
+            "length" in lowered or "window" in lowered or "long" in lowered
+        ):
+            return errors.ContextLengthError(
+                f"the conversation is too long for {model or 'the model'}{suffix}",
+                hint="compact the session (/compact) or start a new one",
+                **common,
+            )
+        return errors.BadRequestError(
+            f"{provider} rejected the request (HTTP {status}){suffix}", **common
+        )
+    return errors.ProviderError(f"{provider} failed (HTTP {status}){suffix}", **common)
