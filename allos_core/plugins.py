@@ -106,8 +106,13 @@ class PluginManager:
             distribution=distribution,
             version=version,
         )
+        registered_name = f"{group}:{info.name}"
+        suffix = 1
+        while self.pm.has_plugin(registered_name):  # two explicit plugins of the same class
+            suffix += 1
+            registered_name = f"{group}:{info.name}#{suffix}"
         try:
-            self.pm.register(plugin, name=f"{group}:{info.name}")
+            self.pm.register(plugin, name=registered_name)
         except Exception as exc:
             _mark_failed(info, exc)
         else:
@@ -158,8 +163,7 @@ class PluginManager:
         registry: dict[str, Any] = {}
         owners: dict[str, PluginInfo] = {}
         caller = getattr(self.pm.hook, hook_name)
-        # pluggy calls the last registered first; walk in registration order instead
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in caller.get_hookimpls():  # registration order
             info = self._info_by_plugin.get(id(impl.plugin))
             if info is None or info.status == "failed":
                 continue
@@ -234,7 +238,7 @@ class PluginManager:
         from allos_core.permissions import strongest
 
         answers = []
-        for impl in reversed(self.pm.hook.allos_check_permission.get_hookimpls()):
+        for impl in self.pm.hook.allos_check_permission.get_hookimpls():
             info = self._info_by_plugin.get(id(impl.plugin))
             wanted = {k: kwargs[k] for k in impl.argnames if k in kwargs}
             try:

@@ -310,7 +310,7 @@ def _model_from_signature(tool_: FunctionTool) -> Any:
     params: list[str] = []
     for parameter in inspect.signature(function).parameters.values():
         annotation = hints.get(parameter.name, Any)
-        if annotation is ToolContext:
+        if _is_context_annotation(annotation):
             tool_._context_param = parameter.name
             continue
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
@@ -321,6 +321,16 @@ def _model_from_signature(tool_: FunctionTool) -> Any:
     tool_._params = params
     model_name = "".join(part.title() for part in tool_.name.split("_")) + "Args"
     return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def _is_context_annotation(annotation: Any) -> bool:
+    """True for ``ToolContext`` and ``ToolContext | None``."""
+    from typing import get_args
+
+    if annotation is ToolContext:
+        return True
+    args = get_args(annotation)
+    return bool(args) and ToolContext in args and all(a in (ToolContext, type(None)) for a in args)
 
 
 def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -110,6 +110,7 @@ def providers_list(as_json: bool) -> None:
         )
     if as_json:
         click.echo(json.dumps({"providers": rows}, indent=2))
+        _print_conflicts(manager)
         return
     from rich.markup import escape
     from rich.table import Table
@@ -156,6 +157,7 @@ def tools_list(as_json: bool) -> None:
         )
     if as_json:
         click.echo(json.dumps({"tools": rows}, indent=2))
+        _print_conflicts(manager)
         return
     from rich.markup import escape
     from rich.table import Table

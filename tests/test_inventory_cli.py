@@ -1,0 +1,183 @@
+"""`allos plugins list`, `allos providers list`, `allos tools list`, `--version`, and startup cost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from plugin_dists import make_distribution
+
+from allos_core.cli.main import cli
+
+
+def run_allos(*args: str, pythonpath: Path | None = None, **env: str):
+    environment = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **env}
+    if pythonpath:
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [str(pythonpath), environment.get("PYTHONPATH", "")]
+        )
+    return subprocess.run(
+        [sys.executable, "-m", "allos_core.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def broken_site(tmp_path):
+    make_distribution(tmp_path, "broken-plugin", "broken_plugin", "import no_such_module_here\n")
+    make_distribution(
+        tmp_path,
+        "echo-tools",
+        "echo_tools",
+        """
+        from allos_core import hookimpl, tool
+
+        @tool(read_only=True)
+        def echo(text: str) -> str:
+            '''Echo the text back.
+
+            Args:
+                text: What to echo.
+            '''
+            return text
+
+        @hookimpl
+        def allos_tools():
+            return [echo]
+        """,
+    )
+    make_distribution(
+        tmp_path,
+        "zz-echo-clone",
+        "echo_clone",
+        """
+        from allos_core import hookimpl, tool
+
+        @hookimpl
+        def allos_tools():
+            return [tool(lambda text: text, name="echo")]
+        """,
+    )
+    return tmp_path
+
+
+def test_plugins_list_json_has_stable_keys():
+    result = CliRunner().invoke(cli, ["plugins", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    scripted = next(p for p in data["plugins"] if p["name"] == "scripted")
+    assert scripted == {
+        "name": "scripted",
+        "distribution": "allos-core",
+        "version": scripted["version"],
+        "group": "allos.providers",
+        "module": "allos_core.testing",
+        "providers": ["scripted"],
+        "tools": [],
+        "status": "ok",
+        "error": None,
+    }
+    assert data["conflicts"] == []
+
+
+def test_a_broken_plugin_is_shown_and_every_command_keeps_working(broken_site):
+    listing = run_allos("plugins", "list", pythonpath=broken_site)
+    assert listing.returncode == 0, listing.stderr
+    assert "broken_plugin" in listing.stdout and "failed" in listing.stdout
+    assert "ModuleNotFoundError: No module named 'no_such_module_here'" in listing.stdout
+    assert "Traceback" not in listing.stdout + listing.stderr
+
+    verbose = run_allos("plugins", "list", "--verbose", pythonpath=broken_site)
+    assert "Traceback (most recent call last)" in verbose.stdout
+
+    data = json.loads(run_allos("plugins", "list", "--json", pythonpath=broken_site).stdout)
+    statuses = {p["name"]: p["status"] for p in data["plugins"]}
+    assert statuses["broken_plugin"] == "failed"
+    assert statuses["echo_tools"] == "ok"
+    assert statuses["echo_clone"] == "conflict"
+    assert data["conflicts"] == [
+        "tool 'echo' is registered by both echo-tools (plugin echo_tools) and zz-echo-clone "
+        "(plugin echo_clone); using echo-tools (plugin echo_tools). Uninstall one, or disable it "
+        "with ALLOS_DISABLE_PLUGINS=echo_clone"
+    ]
+
+    tools = run_allos("tools", "list", "--json", pythonpath=broken_site)
+    assert tools.returncode == 0
+    echo = next(t for t in json.loads(tools.stdout)["tools"] if t["name"] == "echo")
+    assert echo["description"] == "Echo the text back."
+    assert echo["parameters"]["properties"]["text"] == {
+        "type": "string",
+        "description": "What to echo.",
+    }
+    assert "conflict" in tools.stderr
+
+    assert run_allos("providers", "list", pythonpath=broken_site).returncode == 0
+    assert run_allos("--version", pythonpath=broken_site).returncode == 0
+
+
+def test_a_plugin_can_be_switched_off_by_environment(broken_site):
+    data = json.loads(
+        run_allos(
+            "plugins",
+            "list",
+            "--json",
+            pythonpath=broken_site,
+            ALLOS_DISABLE_PLUGINS="broken-plugin",
+        ).stdout
+    )
+    broken = next(p for p in data["plugins"] if p["name"] == "broken_plugin")
+    assert broken["status"] == "disabled" and broken["error"] == "by ALLOS_DISABLE_PLUGINS"
+
+
+def test_version_lists_core_and_plugins():
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0].startswith("allos-core ")
+
+
+def test_providers_list_never_prints_secrets(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret-value")
+    result = CliRunner().invoke(cli, ["providers", "list", "--json"])
+    assert result.exit_code == 0
+    assert "sk-very-secret-value" not in result.output
+    names = [p["name"] for p in json.loads(result.stdout)["providers"]]
+    assert "scripted" in names
+
+
+CHECK_IMPORTS = """
+import sys
+{code}
+heavy = [m for m in ("openai", "anthropic", "ollama", "httpx") if m in sys.modules]
+print(",".join(heavy) or "none")
+"""
+
+
+def test_loading_every_plugin_imports_no_sdk():
+    code = (
+        "from allos_core.plugins import create_plugin_manager\n"
+        "m = create_plugin_manager(); m.plugins(); m.tools(); m.providers()"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK_IMPORTS.format(code=code)], capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "none", out.stderr
+
+
+def test_help_imports_neither_pydantic_nor_rich():
+    code = (
+        "from allos_core.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('pydantic' in sys.modules, 'rich' in sys.modules, file=sys.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK_IMPORTS.format(code=code)], capture_output=True, text=True
+    )
+    assert out.stderr.strip() == "False False", out.stderr
