@@ -1,0 +1,374 @@
+"""The default deny rules: commands that are destructive beyond any doubt.
+
+:func:`destructive_reason` looks at every simple command of a command line (including those in
+substitutions, subshells, function bodies, and the strings of ``bash -c '…'``, ``su -c``,
+``eval`` and ``trap``) and returns why it must never run, or None. The plugin hook turns a reason into a ``deny`` decision, which beats
+every ``allow`` — even a user who answers "yes to all".
+
+Denied (after stripping wrappers such as ``sudo``, ``env``, ``nohup``, ``nice``, ``timeout``,
+``command``, ``exec`` and leading ``NAME=value`` assignments):
+
+- ``rm`` with ``--no-preserve-root``, or recursive (``-r``, ``-R``, ``-rf``, ``--recursive``) on
+  ``/``, ``/*``, ``~``, ``~/*``, ``$HOME``, ``${HOME}``, ``$HOME/*`` or a top-level system
+  folder (``/usr``, ``/etc``, ``/home``, ...);
+- recursive ``chmod``, ``chown`` or ``chgrp`` of those same paths;
+- ``find`` of those paths with ``-delete`` or ``-exec rm``;
+- ``mkfs``, ``mkfs.*`` and ``mke2fs`` (formatting a filesystem);
+- ``dd of=/dev/…``, ``shred``, ``wipefs``, ``blkdiscard`` or ``mkswap`` of a device, and any
+  redirection that writes to a device (``> /dev/sda``); pseudo-devices such as ``/dev/null``,
+  ``/dev/zero``, ``/dev/stdout`` and ``/dev/tty`` are fine;
+- fork bombs: a function that runs itself in a pipeline or in the background
+  (``:(){ :|:& };:``).
+
+A line bashlex cannot parse is still checked: it is cut at every shell operator (even quoted ones,
+erring towards denying) and each piece is checked the same way.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from collections.abc import Iterable, Sequence
+
+from allos_shell.commands import ParsedCommandLine, parse_command_line
+
+#: top-level folders whose recursive removal or permission change wrecks a system
+SYSTEM_DIRS = frozenset(
+    {
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/opt",
+        "/proc",
+        "/root",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/usr",
+        "/var",
+        "/System",
+        "/Users",
+        "/Library",
+        "/Applications",
+    }
+)
+
+_HARMLESS_DEVICES = frozenset(
+    {
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/stdin",
+        "/dev/stdout",
+        "/dev/stderr",
+        "/dev/tty",
+        "/dev/ptmx",
+    }
+)
+_HARMLESS_DEVICE_FOLDERS = ("/dev/fd/", "/dev/pts/", "/dev/tcp/", "/dev/udp/", "/dev/shm/")
+
+_SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "mksh", "ash", "busybox"})
+_SUDO_OPTIONS_WITH_VALUE = frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"})
+_FORK_BOMB = re.compile(
+    r"([^\s(){};|&<>]+)\s*\(\s*\)\s*\{[^}]*?(?<![^\s{;|&])\1\s*\|\s*\1\s*&", re.S
+)
+_MAX_DEPTH = 4
+
+
+def destructive_reason(command: str, _depth: int = 0) -> str | None:
+    """Why ``command`` must be denied, or None when no default deny rule applies."""
+    if _depth > _MAX_DEPTH:
+        return None
+    if _FORK_BOMB.search(command):
+        return "a fork bomb (a function that keeps starting copies of itself)"
+    parsed = parse_command_line(command)
+    if parsed.parsed:
+        return _reason_in_tree(parsed, _depth)
+    for words, redirect_targets in _lexical_commands(command):
+        reason = _reason_for_words(words, _depth) or _reason_for_targets(redirect_targets)
+        if reason:
+            return reason
+    return None
+
+
+def _reason_in_tree(parsed: ParsedCommandLine, depth: int) -> str | None:
+    for function in parsed.functions:
+        if function.name in function.calls and function.forks:
+            return f"a fork bomb (function {function.name} keeps starting copies of itself)"
+    for simple in parsed.commands:
+        reason = _reason_for_words(simple.words, depth)
+        if reason:
+            return reason
+    targets = [r.word for r in parsed.all_redirects() if r.writes]
+    return _reason_for_targets(targets)
+
+
+def _reason_for_targets(targets: Iterable[str]) -> str | None:
+    for target in targets:
+        if is_device(target):
+            return f"writes to the device {target}"
+    return None
+
+
+# -- one command -----------------------------------------------------------------------------------
+
+
+def _reason_for_words(words: Sequence[str], depth: int) -> str | None:
+    argv = unwrap(words)
+    if not argv:
+        return None
+    program = posixpath.basename(argv[0].lstrip("\\"))
+    args = list(argv[1:])
+    if program in _SHELLS:
+        script = _shell_script(program, args)
+        return destructive_reason(script, depth + 1) if script else None
+    if program == "eval":
+        return destructive_reason(" ".join(args), depth + 1)
+    if program == "trap":
+        return destructive_reason(args[0], depth + 1) if args and args[0] != "--" else None
+    if program == "su":
+        script = _option_value(args, ("-c", "--command"))
+        return destructive_reason(script, depth + 1) if script else None
+    if program == "rm":
+        return _rm_reason(args)
+    if program in ("chmod", "chown", "chgrp"):
+        options, operands = _split_options(args)
+        if _has_flag(options, "R", "--recursive"):
+            hit = _first_dangerous(operands)
+            if hit:
+                return f"{program} -R of {hit}"
+        return None
+    if program.startswith("mkfs") or program == "mke2fs":
+        return f"{program} formats a filesystem"
+    if program == "dd":
+        for arg in args:
+            if arg.startswith("of=") and is_device(arg[3:]):
+                return f"dd writes to the device {arg[3:]}"
+        return None
+    if program in ("shred", "wipefs", "blkdiscard", "mkswap"):
+        _, operands = _split_options(args)
+        for operand in operands:
+            if is_device(operand):
+                return f"{program} of the device {operand}"
+        return None
+    if program == "find":
+        roots = []
+        for arg in args:
+            if arg.startswith(("-", "(", "!")):
+                break
+            roots.append(arg)
+        hit = _first_dangerous(roots)
+        if hit and "-delete" in args:
+            return f"find {hit} -delete"
+        if hit and _find_runs_rm(args):
+            return f"find {hit} -exec rm"
+    return None
+
+
+def _find_runs_rm(args: list[str]) -> bool:
+    for index, arg in enumerate(args[:-1]):
+        runs = arg in ("-exec", "-execdir", "-ok", "-okdir")
+        if runs and posixpath.basename(args[index + 1]) == "rm":
+            return True
+    return False
+
+
+def _option_value(args: list[str], names: tuple[str, ...]) -> str | None:
+    for index, arg in enumerate(args):
+        if arg in names and index + 1 < len(args):
+            return args[index + 1]
+        for name in names:
+            if name.startswith("--") and arg.startswith(name + "="):
+                return arg[len(name) + 1 :]
+    return None
+
+
+def _rm_reason(args: list[str]) -> str | None:
+    options, operands = _split_options(args)
+    if "--no-preserve-root" in options:
+        return "rm --no-preserve-root"
+    if not _has_flag(options, "rR", "--recursive"):
+        return None
+    hit = _first_dangerous(operands)
+    return f"rm -r of {hit}" if hit else None
+
+
+def unwrap(words: Sequence[str]) -> list[str]:
+    """The command that really runs: drop ``NAME=value`` words and wrappers such as ``sudo``."""
+    argv = list(words)
+    changed = True
+    while argv and changed:
+        changed = False
+        while argv and _is_assignment(argv[0]):
+            argv.pop(0)
+            changed = True
+        if not argv:
+            break
+        program = posixpath.basename(argv[0].lstrip("\\"))
+        rest = argv[1:]
+        if program in ("sudo", "doas"):
+            rest = _skip_options(rest, _SUDO_OPTIONS_WITH_VALUE)
+        elif program == "env":
+            rest = _skip_options(rest, frozenset({"-u", "-C", "-S", "--unset", "--chdir"}))
+        elif program == "nice":
+            rest = _skip_options(rest, frozenset({"-n", "--adjustment"}))
+        elif program == "ionice":
+            rest = _skip_options(rest, frozenset({"-c", "-n", "-p", "-P", "-u"}))
+        elif program == "timeout":
+            rest = _skip_options(rest, frozenset({"-s", "--signal", "-k", "--kill-after"}))
+            rest = rest[1:]  # the duration
+        elif program == "exec":
+            rest = _skip_options(rest, frozenset({"-a"}))
+        elif program in ("nohup", "command", "builtin", "time", "stdbuf", "setsid", "xargs"):
+            rest = _skip_options(rest, frozenset())
+        else:
+            break
+        argv = rest
+        changed = True
+    return argv
+
+
+def _skip_options(args: list[str], with_value: frozenset[str]) -> list[str]:
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            return args[index + 1 :]
+        if not arg.startswith("-") or arg == "-":
+            break
+        index += 2 if arg in with_value else 1
+    return args[index:]
+
+
+def _is_assignment(word: str) -> bool:
+    return re.match(r"^[A-Za-z_][A-Za-z0-9_]*\+?=", word) is not None
+
+
+def _shell_script(program: str, args: list[str]) -> str | None:
+    """The script of ``bash -c SCRIPT`` (or ``-lc``, ``-ec`` ...), or None."""
+    if program == "busybox":
+        if args and args[0] in _SHELLS:
+            return _shell_script(args[0], args[1:])
+        return None
+    for index, arg in enumerate(args):
+        if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
+            return args[index + 1] if index + 1 < len(args) else None
+        if not arg.startswith("-"):
+            return None
+    return None
+
+
+def _split_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    options: list[str] = []
+    operands: list[str] = []
+    only_operands = False
+    for arg in args:
+        if only_operands:
+            operands.append(arg)
+        elif arg == "--":
+            only_operands = True
+        elif arg.startswith("-") and arg != "-":
+            options.append(arg)
+        else:
+            operands.append(arg)
+    return options, operands
+
+
+def _has_flag(options: Iterable[str], letters: str, long_name: str) -> bool:
+    for option in options:
+        if option == long_name:
+            return True
+        short = option.startswith("-") and not option.startswith("--")
+        if short and any(letter in option[1:] for letter in letters):
+            return True
+    return False
+
+
+# -- paths -----------------------------------------------------------------------------------------
+
+
+def _first_dangerous(paths: Iterable[str]) -> str | None:
+    for path in paths:
+        if is_dangerous_path(path):
+            return path
+    return None
+
+
+def is_dangerous_path(path: str) -> bool:
+    """True for ``/``, ``~``, ``$HOME``, a top-level system folder, or everything in one of them."""
+    text = path.strip()
+    if not text:
+        return False
+    text = re.sub(r"^(\$\{HOME\}|\$HOME)(?=/|$)", "~", text)
+    if re.match(r"^~[^/]", text):
+        return False  # ~user or ~+: not this user's home
+    if text.endswith("/*"):
+        text = text[:-2] or "/"
+    elif text == "*" or text.endswith("/.*"):
+        return False
+    if text.startswith("~"):
+        return _normal("/" + text[1:]) == "/"
+    if not text.startswith("/"):
+        return False
+    normal = _normal(text)
+    return normal == "/" or normal in SYSTEM_DIRS
+
+
+def _normal(path: str) -> str:
+    """``path`` with ``.``, ``..`` and repeated slashes resolved (``//`` too, unlike normpath)."""
+    normal = posixpath.normpath(path)
+    return "/" + normal.lstrip("/") if normal.startswith("//") else normal
+
+
+def is_device(path: str) -> bool:
+    """True for a path under ``/dev`` that is a real device (not ``/dev/null`` and friends)."""
+    text = path.strip()
+    if not text.startswith("/"):
+        return False
+    normal = _normal(text)
+    if not normal.startswith("/dev/") or normal in _HARMLESS_DEVICES:
+        return False
+    return not normal.startswith(_HARMLESS_DEVICE_FOLDERS)
+
+
+# -- lines bashlex cannot parse --------------------------------------------------------------------
+
+_SEPARATORS = re.compile(r"\$\(|`|<\(|>\(|[(){}]|;|\|\||&&|\|&?|(?<![<>])&(?!>)|\n")
+_REDIRECT = re.compile(r"^\d*(?:&>>?|>>?|>\||<>|>&)(.*)$")
+
+
+def _lexical_commands(command: str) -> list[tuple[list[str], list[str]]]:
+    """Cut a line at every operator, quoted or not, into (words, write-redirection targets)."""
+    text = command.replace("${HOME}", "$HOME")
+    pieces: list[tuple[list[str], list[str]]] = []
+    for segment in _SEPARATORS.split(text):
+        try:
+            tokens = shlex.split(segment, comments=False, posix=True)
+        except ValueError:
+            tokens = [t.strip("'\"") for t in segment.split()]
+        words: list[str] = []
+        targets: list[str] = []
+        index = 0
+        while index < len(tokens):
+            token = tokens[index]
+            match = _REDIRECT.match(token)
+            if match:
+                target = match.group(1)
+                if not target and index + 1 < len(tokens):
+                    index += 1
+                    target = tokens[index]
+                targets.append(target)
+            else:
+                words.append(token)
+            index += 1
+        if words or targets:
+            pieces.append((words, targets))
+    return pieces

@@ -1,0 +1,142 @@
+"""The ``shell_exec`` tool: run a command with bash in the workspace."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from allos_core.tools import Tool, ToolContext, ToolResult
+from allos_shell.commands import permission_subjects
+from allos_shell.process import DEFAULT_OUTPUT_LIMIT, ProcessOutcome, run_command
+
+MAX_TIMEOUT = 3600
+DEFAULT_TIMEOUT = 120
+
+
+class ShellExecArgs(BaseModel):
+    """Arguments of ``shell_exec``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str = Field(
+        min_length=1,
+        description="The command line to run with bash, in the workspace folder.",
+    )
+    timeout: int = Field(
+        DEFAULT_TIMEOUT,
+        ge=1,
+        le=MAX_TIMEOUT,
+        description=f"Seconds before the command and every process it started are killed "
+        f"(1 to {MAX_TIMEOUT}).",
+    )
+
+
+class ShellExec(Tool):
+    """Run a shell command in the workspace.
+
+    ``output_limit`` is how many bytes of stdout and of stderr are kept (the start and the end);
+    ``kill_grace`` how long processes get between ``SIGTERM`` and ``SIGKILL``.
+    """
+
+    name = "shell_exec"
+    description = (
+        "Run a command line with bash in the workspace folder and return its exit code, stdout "
+        "and stderr. Non-interactive: stdin is closed, so commands that wait for input fail or "
+        "get end-of-file; pass flags such as --yes or --no-pager instead. The command and every "
+        "process it starts are killed after `timeout` seconds (default 120). Long output is cut "
+        "in the middle. Prefer the file tools for reading and editing files."
+    )
+    Args = ShellExecArgs
+    read_only = False
+    default_permission = "ask"
+
+    def __init__(
+        self,
+        *,
+        output_limit: int = DEFAULT_OUTPUT_LIMIT,
+        kill_grace: float = 2.0,
+        drain_grace: float = 1.0,
+    ) -> None:
+        self.output_limit = output_limit
+        self.kill_grace = kill_grace
+        self.drain_grace = drain_grace
+
+    def permission_subject(self, args: Any, context: ToolContext) -> str | None:
+        """The whole command line (what a prompt shows)."""
+        return args.command
+
+    def permission_subjects(self, args: Any, context: ToolContext) -> list[str | None]:
+        """Each simple command, substitution and write redirection; see :mod:`allos_shell.commands`."""
+        return list(permission_subjects(args.command))
+
+    def preview(self, args: Any, context: ToolContext) -> str | None:
+        return f"$ {args.command}"
+
+    async def run(self, args: Any, context: ToolContext) -> ToolResult:
+        workspace = context.workspace
+        if not workspace.is_dir():
+            return ToolResult.error(
+                f"the workspace {workspace} is not a folder; start allos in an existing folder"
+            )
+        outcome = await run_command(
+            [shell_program(), "-c", args.command],
+            cwd=workspace,
+            timeout=args.timeout,
+            output_limit=self.output_limit,
+            kill_grace=self.kill_grace,
+            drain_grace=self.drain_grace,
+        )
+        return format_outcome(outcome, args.timeout)
+
+
+def shell_program() -> str:
+    """bash if it is installed, else ``/bin/sh``."""
+    return shutil.which("bash") or "/bin/sh"
+
+
+def format_outcome(outcome: ProcessOutcome, timeout: int) -> ToolResult:
+    """The text a model reads: status line, then the stdout and stderr sections."""
+    lines: list[str] = []
+    if outcome.timed_out:
+        lines.append(
+            f"timed out: killed after {timeout} s, with every process it started "
+            f"(raise `timeout`, up to {MAX_TIMEOUT}, for longer commands)"
+        )
+    lines.append(f"exit code: {_exit_text(outcome.exit_code)}")
+    if outcome.stragglers_killed:
+        lines.append(
+            "note: background processes still holding the output were stopped when the command "
+            "exited; redirect their output to a file to keep them running"
+        )
+    stdout = outcome.stdout.text("stdout").rstrip("\n")
+    stderr = outcome.stderr.text("stderr").rstrip("\n")
+    if stdout:
+        lines += ["stdout:", stdout]
+    if stderr:
+        lines += ["stderr:", stderr]
+    if not stdout and not stderr:
+        lines.append("(no output)")
+    failed = outcome.timed_out or outcome.exit_code != 0
+    metadata = {
+        "exit_code": outcome.exit_code,
+        "timed_out": outcome.timed_out,
+        "duration": round(outcome.duration, 3),
+        "stdout_bytes": outcome.stdout.total,
+        "stderr_bytes": outcome.stderr.total,
+        "truncated": bool(outcome.stdout.cut or outcome.stderr.cut),
+    }
+    return ToolResult("\n".join(lines), is_error=failed, metadata=metadata)
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "unknown"
+    if code < 0:
+        try:
+            return f"{code} (killed by {signal.Signals(-code).name})"
+        except ValueError:
+            return f"{code} (killed by signal {-code})"
+    return str(code)
