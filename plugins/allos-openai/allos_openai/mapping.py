@@ -1,0 +1,221 @@
+"""Map the provider-neutral conversation to Chat Completions and back.
+
+Pure functions over the wire JSON as plain dicts (the provider asks the SDK for undecoded JSON:
+building its typed objects for every streamed chunk costs several times the whole parse), so
+this module never imports ``openai``.
+
+Outgoing: ``system`` messages keep the system role; an assistant message becomes one message with
+``content`` and ``tool_calls`` (arguments as a JSON string); every tool result becomes its own
+``tool`` message with ``tool_call_id``. Tool-call ids pass through
+:func:`~allos_core.providers.portable_call_id` on both sides, so ids made by another provider (or
+generated for one that gives none) still pair a call with its result.
+
+Incoming: text, tool calls (invalid JSON arguments become calls marked with ``parse_error``, never
+an exception), a normalised finish reason and usage.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from allos_core.providers import (
+    ModelResponse,
+    ToolSchema,
+    portable_call_id,
+    tool_call_arguments_json,
+    tool_call_from_json,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.messages import Message, Usage
+
+PROVIDER = "openai"
+
+_FINISH_REASONS = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "eos": "stop",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "length": "length",
+    "max_tokens": "length",
+    "content_filter": "content_filter",
+}
+
+
+def messages_to_wire(messages: list[Message]) -> list[dict[str, Any]]:
+    """The Chat Completions ``messages`` for a neutral conversation."""
+    wire: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.role
+        text = message.text
+        if role == "assistant":
+            item: dict[str, Any] = {"role": "assistant", "content": text or None}
+            calls = message.tool_calls
+            if calls:
+                item["tool_calls"] = [
+                    {
+                        "id": portable_call_id(call.id),
+                        "type": "function",
+                        "function": {
+                            "name": call.name,
+                            "arguments": tool_call_arguments_json(call),
+                        },
+                    }
+                    for call in calls
+                ]
+            elif not text:
+                item["content"] = ""
+            wire.append(item)
+            continue
+        # results first: a tool message must follow the assistant message that asked for it
+        results = message.tool_results_parts
+        for result in results:
+            content = result.content
+            if result.is_error and not content.lower().startswith("error"):
+                content = f"Error: {content}"
+            wire.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": portable_call_id(result.call_id),
+                    "content": content,
+                }
+            )
+        if role == "system":
+            wire.append({"role": "system", "content": text})
+        elif text or (role == "user" and not results):
+            wire.append({"role": "user", "content": text})
+    return wire
+
+
+def tools_to_wire(tools: list[ToolSchema]) -> list[dict[str, Any]]:
+    """Function tools for the ``tools`` parameter."""
+    out = []
+    for schema in tools:
+        function: dict[str, Any] = {
+            "name": schema.name,
+            "parameters": schema.parameters or {"type": "object", "properties": {}},
+        }
+        if schema.description:
+            function["description"] = schema.description
+        out.append({"type": "function", "function": function})
+    return out
+
+
+def normalise_finish_reason(reason: str | None, has_tool_calls: bool) -> str:
+    """One of ``stop``, ``tool_calls``, ``length``, ``content_filter``, ``other``.
+
+    Some OpenAI-compatible servers say ``stop`` (or nothing) when the answer has tool calls; the
+    calls decide then.
+    """
+    normal = _FINISH_REASONS.get(reason or "", "other")
+    if has_tool_calls and normal in ("stop", "other"):
+        return "tool_calls"
+    if reason is None and not has_tool_calls:
+        return "stop"
+    return normal
+
+
+def usage_from_wire(usage: Any) -> Usage | None:
+    """Usage from a response's ``usage`` object, or None when the server sent none."""
+    from allos_core.messages import Usage
+
+    if not isinstance(usage, dict):
+        return None
+    return Usage(
+        input_tokens=int(usage.get("prompt_tokens") or 0),
+        output_tokens=int(usage.get("completion_tokens") or 0),
+        requests=1,
+    )
+
+
+def build_response(
+    text: str,
+    calls: list[Any],
+    finish_reason: str | None,
+    usage: Usage,
+    model: str,
+) -> ModelResponse:
+    """The neutral :class:`ModelResponse` for an assembled answer."""
+    from allos_core.messages import Message
+
+    message = Message.assistant(text, calls, provider=PROVIDER, model=model, usage=usage)
+    return ModelResponse(
+        message=message,
+        usage=usage,
+        finish_reason=normalise_finish_reason(finish_reason, bool(calls)),
+        model=model,
+    )
+
+
+def text_of(content: Any) -> str:
+    """The text of a message ``content``: a string, or a list of ``{"type": "text"}`` parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part.get("text") or "" for part in content if isinstance(part, dict) and "text" in part
+        )
+    return ""
+
+
+def calls_from_message(message: dict[str, Any]) -> list[Any]:
+    """Neutral tool calls from a completion's ``message.tool_calls``."""
+    calls = []
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict):  # a custom (non-function) tool call: not Allos's
+            continue
+        calls.append(
+            tool_call_from_json(
+                call.get("id"), function.get("name") or "", function.get("arguments")
+            )
+        )
+    return calls
+
+
+class StreamAssembler:
+    """Collects streamed chunks into text, tool calls (by index), finish reason and usage."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.finish_reason: str | None = None
+        self.usage: Any = None
+        self.model: str | None = None
+        self._last_index = -1
+
+    def call_index(self, delta: dict[str, Any]) -> int:
+        """The index of a tool-call delta (servers that omit it: a new id opens a new call)."""
+        index = delta.get("index")
+        if index is not None:
+            return int(index)
+        call_id = delta.get("id")
+        if call_id and all(entry["id"] != call_id for entry in self.calls.values()):
+            return max(self.calls, default=-1) + 1
+        return self._last_index if self._last_index >= 0 else 0
+
+    def add_tool_delta(self, delta: dict[str, Any]) -> tuple[int, str | None, str | None, str]:
+        """Record one tool-call delta; return ``(index, id, name, arguments piece)``."""
+        index = self.call_index(delta)
+        self._last_index = index
+        entry = self.calls.setdefault(index, {"id": None, "name": "", "arguments": []})
+        call_id = delta.get("id")
+        if call_id:
+            entry["id"] = call_id
+        function = delta.get("function") or {}
+        name = function.get("name")
+        piece = function.get("arguments") or ""
+        if name and name != entry["name"]:
+            # the name usually comes whole in the first delta; join pieces if a server splits it
+            entry["name"] = entry["name"] + name if entry["name"] else name
+        if piece:
+            entry["arguments"].append(piece)
+        return index, call_id, name, piece
+
+    def tool_calls(self) -> list[Any]:
+        """The assembled calls, in index order."""
+        return [
+            tool_call_from_json(entry["id"], entry["name"], "".join(entry["arguments"]))
+            for _, entry in sorted(self.calls.items())
+        ]
