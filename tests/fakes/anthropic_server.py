@@ -123,10 +123,6 @@ class FakeAnthropicServer(FakeServer):
         self.fallback = fallback
         self._ids = 0
         self._id_lock = threading.Lock()
-        # poll often, so stop() (which waits for the serve loop to notice) takes ms, not 0.5 s
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
 
     # -- convenience API -------------------------------------------------------------------------
     def queue_text(self, text: str, **spec: Any) -> None:

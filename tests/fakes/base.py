@@ -6,6 +6,7 @@ A subclass implements ``handle(request) -> Reply``. Tests queue replies with ``s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import deque
@@ -50,6 +51,8 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # send small replies at once (Nagle + delayed ACK would add ~40 ms per request)
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
@@ -67,13 +70,18 @@ class FakeServer:
                 with owner.lock:
                     owner.requests.append(request)
                 reply = owner.handle(request)
-                owner._write(self, reply)
+                # the client may have given up already (timeout tests)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    owner._write(self, reply)
 
             do_GET = do_POST = do_DELETE = do_PUT = _serve
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # poll for shutdown often, so stop() takes milliseconds, not the default half second
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property

@@ -44,7 +44,6 @@ answer ``/api/chat`` only; ``fail_next(path, status)`` makes another endpoint fa
 from __future__ import annotations
 
 import json
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,12 +100,6 @@ class FakeOllamaServer(FakeServer):
         default_reply: str = DEFAULT_REPLY,
     ) -> None:
         super().__init__()
-        # send small replies at once (without it, Nagle + delayed ACK add ~40 ms per request)
-        self.httpd.RequestHandlerClass.disable_nagle_algorithm = True
-        # poll for shutdown every 20 ms instead of the default 500 ms: stopping stays instant
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
         given = models if models is not None else ["llama3.2", "qwen3"]
         self.models: list[FakeModel] = [
             m if isinstance(m, FakeModel) else FakeModel(_with_tag(m)) for m in given

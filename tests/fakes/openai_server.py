@@ -37,11 +37,9 @@ Invalid requests are answered with 400 without consuming a queued reply; they ar
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -189,10 +187,6 @@ class FakeOpenAIServer(FakeServer):
         self.rejections: list[str] = []
         self._released = threading.Event()
         self._ids = itertools.count(1)
-        # a short poll interval makes stop() quick (the default half second adds up over a suite)
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
 
     # -- addresses -------------------------------------------------------------------------------
     @property
@@ -335,15 +329,6 @@ class FakeOpenAIServer(FakeServer):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return self._stream_reply(spec, body, include_usage)
         return Reply(json_body=self._completion(spec, body))
-
-    @staticmethod
-    def _write(handler: Any, reply: Reply) -> None:
-        # the client may have given up already (timeout tests)
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            # headers and body go out in separate small writes: without TCP_NODELAY, Nagle's
-            # algorithm and the client's delayed ACK add ~40 ms to every answer
-            handler.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            FakeServer._write(handler, reply)
 
     # -- rendering -------------------------------------------------------------------------------
     def _models_reply(self) -> Reply:
