@@ -1,0 +1,141 @@
+"""A conversation made on any provider is valid input for every other provider.
+
+Each provider talks, through its official SDK, to a local fake server that validates requests the
+way the real API does (orphaned tool results, unanswered tool calls, bad ids, misplaced system
+prompts are rejected). A conversation with parallel tool calls, an error result and a follow-up
+question is produced on each provider, saved and loaded as JSON, then sent to every provider.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fakes.anthropic_server import FakeAnthropicServer
+from fakes.ollama_server import FakeOllamaServer
+from fakes.openai_server import FakeOpenAIServer
+from pydantic import TypeAdapter
+
+from allos_core.messages import Message, ToolResultPart, validate_conversation
+from allos_core.providers import ModelRequest, Provider, StreamDone, ToolSchema
+
+PROVIDERS = ["openai", "anthropic", "ollama"]
+READ_FILE = ToolSchema(
+    "read_file",
+    "Read a file.",
+    {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+)
+
+
+@contextlib.contextmanager
+def serve(name: str) -> Iterator[tuple[Any, Provider]]:
+    """A fake server for provider ``name`` and a provider pointed at it."""
+    if name == "openai":
+        from allos_openai.provider import OpenAIProvider
+
+        with FakeOpenAIServer() as server:
+            yield (
+                server,
+                OpenAIProvider(api_key="sk-test", base_url=server.openai_base_url, max_retries=0),
+            )
+    elif name == "anthropic":
+        from allos_anthropic.provider import AnthropicProvider
+
+        with FakeAnthropicServer() as server:
+            yield (
+                server,
+                AnthropicProvider(api_key="sk-ant-test", base_url=server.base_url, max_retries=0),
+            )
+    else:
+        from allos_ollama.provider import OllamaProvider
+
+        with FakeOllamaServer() as server:
+            yield server, OllamaProvider(model="qwen3", base_url=server.base_url, max_retries=0)
+
+
+def queue_parallel_calls(name: str, server: Any) -> None:
+    calls = [("read_file", {"path": "a.txt"}), ("read_file", {"path": "missing.txt"})]
+    if name == "anthropic":
+        server.queue_tool_calls(
+            [{"name": n, "arguments": a} for n, a in calls], text="Let me look at both files."
+        )
+    else:
+        server.queue_tool_calls(calls, text="Let me look at both files.")
+
+
+async def produce_conversation(name: str) -> list[Message]:
+    """Run two turns with tool calls on provider ``name``; return the conversation."""
+    with serve(name) as (server, provider):
+        queue_parallel_calls(name, server)
+        server.queue_text("a.txt says hello; missing.txt does not exist.")
+        messages = [Message.system("You are careful."), Message.user("What do the files say?")]
+        first = None
+        async for event in provider.stream(ModelRequest(list(messages), tools=[READ_FILE])):
+            if isinstance(event, StreamDone):
+                first = event.response
+        assert first is not None and len(first.message.tool_calls) == 2
+        messages.append(first.message)
+        calls = first.message.tool_calls
+        messages.append(
+            Message.tool_results(
+                [
+                    ToolResultPart(call_id=calls[0].id, name="read_file", content="hello"),
+                    ToolResultPart(
+                        call_id=calls[1].id,
+                        name="read_file",
+                        content="missing.txt: no such file",
+                        is_error=True,
+                    ),
+                ]
+            )
+        )
+        second = await provider.complete(ModelRequest(list(messages), tools=[READ_FILE]))
+        messages.append(second.message)
+        messages.append(Message.user("Thanks. Anything else?"))
+        await provider.aclose()
+    return messages
+
+
+@pytest.fixture(scope="module")
+def conversations() -> dict[str, list[Message]]:
+    import asyncio
+
+    adapter = TypeAdapter(list[Message])
+    made = {}
+    for name in PROVIDERS:
+        conversation = asyncio.run(produce_conversation(name))
+        # as a session file stores it
+        made[name] = adapter.validate_json(adapter.dump_json(conversation))
+    return made
+
+
+@pytest.mark.parametrize("source", PROVIDERS)
+def test_each_provider_produces_a_valid_neutral_conversation(conversations, source):
+    conversation = conversations[source]
+    assert validate_conversation(conversation) == []
+    assistant = conversation[2]
+    assert assistant.provider == source and assistant.text == "Let me look at both files."
+    assert [c.arguments for c in assistant.tool_calls] == [
+        {"path": "a.txt"},
+        {"path": "missing.txt"},
+    ]
+    assert len({c.id for c in assistant.tool_calls}) == 2
+
+
+@pytest.mark.parametrize("target", PROVIDERS)
+@pytest.mark.parametrize("source", PROVIDERS)
+async def test_a_conversation_moves_to_every_provider(conversations, source, target):
+    with serve(target) as (server, provider):
+        server.queue_text("Nothing else.")
+        response = await provider.complete(
+            ModelRequest(list(conversations[source]), tools=[READ_FILE])
+        )
+        await provider.aclose()
+    # the validating server accepted it (it answers a 400 for anything the real API rejects)
+    assert response.message.text == "Nothing else."
+    body = server.requests[-1].body
+    text = repr(body)
+    assert "missing.txt: no such file" in text and "hello" in text
+    assert "You are careful." in text
