@@ -94,12 +94,14 @@ class ToolContext:
         candidate = Path(text)
         if not candidate.is_absolute():
             candidate = self.workspace / candidate
-        real = Path(os.path.realpath(candidate))
-        if real != self.workspace and self.workspace not in real.parents:
+        real_text = os.path.realpath(candidate)
+        root = str(self.workspace)
+        # a string prefix check on real paths: far cheaper than walking Path.parents
+        if real_text != root and not real_text.startswith(root.rstrip(os.sep) + os.sep):
             raise PathOutsideWorkspaceError(
                 f"{text}: outside the workspace {self.workspace}; only paths inside it are allowed"
             )
-        return real
+        return Path(real_text)
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the workspace, with ``/`` separators (``.`` for the root)."""

@@ -1,0 +1,166 @@
+"""Low-level file work shared by the tools: safe opening, binary sniffing, atomic writes, diffs.
+
+Every function here takes a path already checked by :meth:`ToolContext.resolve_path` (a real,
+symlink-free absolute path inside the workspace). Opening still uses ``O_NOFOLLOW`` so a symlink
+swapped in after the check is refused rather than followed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from allos_core.errors import AllosError
+
+#: how much of a file's start is checked for NUL bytes to call it binary
+SNIFF_BYTES = 8192
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_BINARY = getattr(os, "O_BINARY", 0)
+
+
+class FileToolError(AllosError):
+    """A file tool cannot do what was asked (missing file, folder instead of file, binary...)."""
+
+
+def looks_binary(head: bytes) -> bool:
+    """Whether the first bytes of a file look binary (contain a NUL byte)."""
+    return b"\x00" in head
+
+
+def open_regular(path: str | Path, rel: str) -> int:
+    """Open a regular file for reading and return its descriptor; clear errors otherwise."""
+    return open_regular_stat(path, rel)[0]
+
+
+def open_regular_stat(path: str | Path, rel: str) -> tuple[int, os.stat_result]:
+    """Like :func:`open_regular`, also returning the file's ``fstat``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_NONBLOCK | _O_BINARY)
+    except FileNotFoundError:
+        raise FileToolError(f"{rel}: no such file") from None
+    except IsADirectoryError:
+        raise FileToolError(
+            f"{rel} is a folder, not a file; use list_directory to see it"
+        ) from None
+    except PermissionError:
+        raise FileToolError(f"{rel}: permission denied") from None
+    except OSError as exc:
+        raise FileToolError(f"{rel}: cannot open ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        os.close(fd)
+        raise FileToolError(f"{rel} is a folder, not a file; use list_directory to see it")
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise FileToolError(
+            f"{rel} is not a regular file (device, pipe or socket); it cannot be read"
+        )
+    return fd, info
+
+
+def read_fd(fd: int, size_hint: int) -> bytes:
+    """Read everything from ``fd`` (which the caller closes)."""
+    chunks = []
+    while True:
+        chunk = os.read(fd, max(size_hint + 1, 65536))
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_bytes(path: Path, rel: str) -> bytes:
+    """The whole content of a regular file."""
+    fd = open_regular(path, rel)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def existing_mode(path: Path) -> int | None:
+    """The permission bits of the file at ``path``, or None when there is no file."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
+
+
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then ``os.replace``.
+
+    ``mode`` (the old file's permission bits) is applied to the new file; without it a new file
+    gets the usual ``0o666`` minus the umask. The temp file is removed if anything fails.
+    """
+    folder = path.parent
+    stem = path.name[:120]
+    while True:
+        temp = folder / f".{stem}.{secrets.token_hex(4)}.allos-tmp"
+        try:
+            fd = os.open(
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_BINARY, 0o666
+            )
+        except FileExistsError:
+            continue
+        break
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if mode is not None:
+                _chmod(handle.fileno(), temp, mode)
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _chmod(fd: int, path: Path, mode: int) -> None:
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:  # pragma: no cover - Windows
+        os.chmod(path, mode)
+
+
+def count_lines(text: str) -> int:
+    """Lines as an editor counts them: a final line without newline still counts."""
+    if not text:
+        return 0
+    return text.count("\n") + (0 if text.endswith("\n") else 1)
+
+
+def unified_diff(old: str, new: str, rel: str, *, created: bool = False, context: int = 3) -> str:
+    """A git-style unified diff of ``old`` -> ``new`` (``/dev/null`` as the old side when created)."""
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile="/dev/null" if created else f"a/{rel}",
+        tofile=f"b/{rel}",
+        n=context,
+    )
+    out: list[str] = []
+    for line in lines:
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def cut_diff(diff: str, max_lines: int = 200) -> str:
+    """A diff shortened to ``max_lines`` lines with a marker saying how much was left out."""
+    lines = diff.splitlines()
+    if len(lines) <= max_lines:
+        return diff
+    return "\n".join(lines[:max_lines]) + f"\n[diff cut: {len(lines) - max_lines} more lines]\n"

@@ -1,0 +1,230 @@
+"""Which files a search sees: ``.gitignore`` rules (root and nested) and a pruning tree walker.
+
+Rules follow git: a ``.gitignore`` applies to its own folder and everything below it, its
+patterns are relative to that folder, a deeper file overrides a shallower one (so ``!keep.log``
+in ``logs/.gitignore`` re-includes what the root ignored), and nothing inside an ignored folder
+can be re-included — the walker never descends into it, which is what keeps a search fast next
+to a large ``node_modules``. ``.git`` folders are always skipped. Symlinked folders are listed
+but never descended into (no loops, no escapes from the workspace).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+GITIGNORE = ".gitignore"
+GIT_DIR = ".git"
+
+
+@dataclass(frozen=True)
+class IgnoreFile:
+    """The patterns of one ``.gitignore`` and the folder (workspace-relative) it governs."""
+
+    base: str  # "" for the workspace root, else "a/b"
+    spec: Any  # pathspec.GitIgnoreSpec
+    #: one regex that matches when any pattern does (a fast "no opinion" answer), if buildable
+    quick: re.Pattern[str] | None = None
+
+    def verdict(self, rel: str, is_dir: bool) -> bool | None:
+        """True when ignored, False when re-included by a ``!`` pattern, None when no pattern matches."""
+        sub = rel[len(self.base) + 1 :] if self.base else rel
+        if is_dir:
+            sub += "/"
+        if self.quick is not None and self.quick.search(sub) is None:
+            return None
+        check = getattr(self.spec, "check_file", None)
+        if check is not None:
+            return check(sub).include
+        # pathspec < 0.12 has no check_file: the last pattern that matches decides
+        for pattern in reversed(self.spec.patterns):
+            if pattern.include is not None and pattern.match_file(sub) is not None:
+                return bool(pattern.include)
+        return None
+
+
+def load_ignore_file(folder: Path, base: str) -> IgnoreFile | None:
+    """The ``.gitignore`` directly in ``folder`` (a real file, not a symlink), or None."""
+    path = folder / GITIGNORE
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        with open(path, "rb") as handle:
+            text = handle.read(1_000_000).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    import pathspec
+
+    lines = text.splitlines()
+    if not any(line.strip() and not line.startswith("#") for line in lines):
+        return None
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    return IgnoreFile(base, spec, _quick_regex(spec))
+
+
+_NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
+
+
+def _quick_regex(spec: Any) -> re.Pattern[str] | None:
+    """The alternation of every pattern's regex: when it does not match, no pattern does.
+
+    Checking one combined regex instead of each pattern in turn makes the common case (a path no
+    rule mentions) several times faster. Named groups are made plain so they do not clash. None
+    when the patterns are not plain regexes (then every check goes through pathspec).
+    """
+    sources: list[str] = []
+    for pattern in getattr(spec, "patterns", []):
+        if pattern.include is None:
+            continue
+        regex = getattr(pattern, "regex", None)
+        if regex is None or not isinstance(regex.pattern, str) or regex.flags & ~re.UNICODE:
+            return None
+        sources.append("(?:" + _NAMED_GROUP.sub("(?:", regex.pattern) + ")")
+    if not sources:
+        return None
+    try:
+        return re.compile("|".join(sources))
+    except re.error:
+        return None
+
+
+def is_ignored(chain: tuple[IgnoreFile, ...], rel: str, is_dir: bool) -> bool:
+    """Whether the ignore files in ``chain`` (shallowest first) ignore ``rel``; the deepest decides."""
+    for ignore_file in reversed(chain):
+        verdict = ignore_file.verdict(rel, is_dir)
+        if verdict is not None:
+            return verdict
+    return False
+
+
+class Entry(NamedTuple):
+    """One entry the walker yields."""
+
+    path: str  # absolute path
+    rel: str  # relative to the workspace, "/" separators
+    name: str
+    is_dir: bool  # a real folder (symlinks to folders are not)
+    is_symlink: bool
+    depth: int  # 1 for the start folder's children
+
+
+def _chain_to(workspace: Path, start: Path, use_gitignore: bool) -> tuple[IgnoreFile, ...]:
+    """The ignore files of the workspace root and every folder down to ``start`` (inclusive).
+
+    When a folder on the way is itself ignored, the user named an ignored area explicitly (say
+    ``node_modules/pkg``): the rules above it are dropped so its contents can be searched.
+    """
+    if not use_gitignore:
+        return ()
+    chain: tuple[IgnoreFile, ...] = ()
+    folder = workspace
+    rel_parts: list[str] = []
+    parts = start.relative_to(workspace).parts
+    for index in range(len(parts) + 1):
+        if rel_parts and chain and is_ignored(chain, "/".join(rel_parts), True):
+            chain = ()
+        loaded = load_ignore_file(folder, "/".join(rel_parts))
+        if loaded is not None:
+            chain = (*chain, loaded)
+        if index < len(parts):
+            folder = folder / parts[index]
+            rel_parts.append(parts[index])
+    return chain
+
+
+def walk(
+    workspace: Path,
+    start: Path,
+    *,
+    gitignore: bool = True,
+    hidden: bool = True,
+    max_depth: int | None = None,
+    dirs_first: bool = True,
+) -> Iterator[Entry]:
+    """Walk ``start`` (a real folder inside ``workspace``) depth-first.
+
+    In each folder, subfolders come first, each followed by its contents, then the other entries,
+    names sorted; with ``dirs_first=False`` entries simply follow name order (so paths come out
+    sorted). ``gitignore`` skips what ``.gitignore`` files ignore (the start folder itself is
+    never skipped: naming a folder explicitly searches it); ``hidden=False`` skips names starting
+    with ``.``; ``.git`` is always skipped; ``max_depth`` stops descending (1 = children only).
+    Unreadable folders are skipped silently.
+    """
+    root_rel = "" if start == workspace else start.relative_to(workspace).as_posix()
+    chain = _chain_to(workspace, start, gitignore)
+    stack = [
+        _folder_entries(
+            str(start), root_rel, chain, 1, gitignore, hidden, dirs_first, load_own=False
+        )
+    ]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        entry, folder_chain = item
+        yield entry
+        if entry.is_dir and (max_depth is None or entry.depth < max_depth):
+            stack.append(
+                _folder_entries(
+                    entry.path,
+                    entry.rel,
+                    folder_chain,
+                    entry.depth + 1,
+                    gitignore,
+                    hidden,
+                    dirs_first,
+                )
+            )
+
+
+def _folder_entries(
+    folder: str,
+    rel: str,
+    chain: tuple[IgnoreFile, ...],
+    depth: int,
+    gitignore: bool,
+    hidden: bool,
+    dirs_first: bool,
+    *,
+    load_own: bool = True,
+) -> Iterator[tuple[Entry, tuple[IgnoreFile, ...]]]:
+    """The entries of one folder, each with the ignore chain its own children start from."""
+    if gitignore and load_own:
+        loaded = load_ignore_file(Path(folder), rel)
+        if loaded is not None:
+            chain = (*chain, loaded)
+    try:
+        with os.scandir(folder) as scan:
+            raw = list(scan)
+    except OSError:
+        return
+    dirs: list[Entry] = []
+    others: list[Entry] = []
+    prefix = f"{rel}/" if rel else ""
+    for item in raw:
+        name = item.name
+        if name == GIT_DIR or (not hidden and name.startswith(".")):
+            continue
+        try:
+            is_symlink = item.is_symlink()
+            is_dir = not is_symlink and item.is_dir(follow_symlinks=False)
+        except OSError:
+            continue
+        item_rel = prefix + name
+        if chain and is_ignored(chain, item_rel, is_dir):
+            continue
+        entry = Entry(item.path, item_rel, name, is_dir, is_symlink, depth)
+        (dirs if is_dir and dirs_first else others).append(entry)
+    dirs.sort(key=lambda e: e.name)
+    others.sort(key=lambda e: e.name)
+    for entry in dirs:
+        yield entry, chain
+    for entry in others:
+        yield entry, chain

@@ -1,0 +1,104 @@
+"""The ``list_directory`` tool: a folder's entries, folders first, optionally the whole tree."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from allos_core.tools import ToolContext, ToolResult
+from allos_fs.base import PathTool, human_size, resolve
+from allos_fs.files import FileToolError
+from allos_fs.ignore import Entry, walk
+
+#: at most this many entries per call
+MAX_ENTRIES = 1000
+
+
+class ListDirectoryArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(default=".", description="Folder to list, relative to the workspace root.")
+    recursive: bool = Field(
+        default=False,
+        description="List everything below the folder, skipping hidden and .gitignored entries.",
+    )
+
+
+class ListDirectory(PathTool):
+    """List a folder."""
+
+    name = "list_directory"
+    description = (
+        "List a folder in the workspace: subfolders first (ending in /), then files with their "
+        "sizes; symlinks show as `name -> target`. Paths are relative to the workspace root, "
+        "ready to pass to read_file. With recursive=true, the whole tree below the folder is "
+        "listed (each folder followed by its contents), skipping hidden entries (names starting "
+        "with .) and whatever .gitignore ignores. At most "
+        f"{MAX_ENTRIES} entries are shown; the last line says how many more there are. To find "
+        "files by name in a large tree, glob is usually better."
+    )
+    Args = ListDirectoryArgs
+    read_only = True
+    default_permission = "allow"
+
+    async def run(self, args: ListDirectoryArgs, context: ToolContext) -> ToolResult:
+        return await asyncio.to_thread(self._list, args, context)
+
+    def _list(self, args: ListDirectoryArgs, context: ToolContext) -> ToolResult:
+        real, rel = resolve(context, args.path or ".")
+        if not real.exists():
+            raise FileToolError(f"{rel}: no such folder")
+        if not real.is_dir():
+            raise FileToolError(f"{rel} is a file, not a folder; use read_file to read it")
+        entries = walk(
+            context.workspace,
+            real,
+            gitignore=args.recursive,
+            hidden=not args.recursive,
+            max_depth=None if args.recursive else 1,
+        )
+        lines: list[str] = []
+        total = 0
+        folders = files = 0
+        for entry in entries:
+            total += 1
+            if entry.is_dir:
+                folders += 1
+            else:
+                files += 1
+            if len(lines) < MAX_ENTRIES:
+                lines.append(_format(entry))
+        metadata = {"path": rel, "entries": total, "folders": folders, "files": files}
+        if not lines:
+            empty = "(empty folder" + (
+                ", or everything in it is hidden or ignored)" if args.recursive else ")"
+            )
+            return ToolResult(f"{rel}/ {empty}" if rel != "." else empty, metadata=metadata)
+        if total > len(lines):
+            metadata["truncated"] = True
+            lines.append(
+                f"[… and {total - len(lines)} more entries not shown ({total} in all). List a "
+                "subfolder, or use glob to find files by name.]"
+            )
+        return ToolResult("\n".join(lines), metadata=metadata)
+
+
+def _format(entry: Entry) -> str:
+    if entry.is_dir:
+        return entry.rel + "/"
+    try:
+        info = os.lstat(entry.path)
+    except OSError:
+        return entry.rel
+    if entry.is_symlink:
+        try:
+            target = os.readlink(entry.path)
+        except OSError:
+            target = "?"
+        return f"{entry.rel} -> {target}"
+    if stat.S_ISREG(info.st_mode):
+        return f"{entry.rel}  ({human_size(info.st_size)})"
+    return entry.rel

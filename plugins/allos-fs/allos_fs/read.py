@@ -1,0 +1,145 @@
+"""The ``read_file`` tool: a text file, or a range of its lines, numbered like ``cat -n``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import IO
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from allos_core.tools import ToolContext, ToolResult
+from allos_fs.base import PathTool, resolve
+from allos_fs.files import SNIFF_BYTES, FileToolError, looks_binary, open_regular
+
+#: at most this many lines per call
+MAX_LINES = 2000
+#: at most this many characters of output per call
+MAX_CHARS = 100_000
+#: longer lines are cut to this many characters
+MAX_LINE_CHARS = 2000
+_MAX_LINE_BYTES = MAX_LINE_CHARS * 4
+
+
+class ReadFileArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="File to read, relative to the workspace root.")
+    start_line: int | None = Field(
+        default=None, ge=1, description="First line to show (1-based). Default: 1."
+    )
+    end_line: int | None = Field(
+        default=None,
+        ge=1,
+        description="Last line to show (1-based, inclusive). Default: the end of the file.",
+    )
+
+
+class ReadFile(PathTool):
+    """Read a text file, or a range of its lines."""
+
+    name = "read_file"
+    description = (
+        "Read a text file in the workspace. Each output line starts with its line number and a "
+        "tab (like `cat -n`); the numbers are not part of the file, so leave them out when you "
+        "copy text into edit_file. One call returns at most "
+        f"{MAX_LINES} lines or {MAX_CHARS // 1000} KB, and lines longer than {MAX_LINE_CHARS} "
+        "characters are cut. When the output is cut, its last line says so and gives the "
+        "start_line to pass to read the rest. Use start_line and end_line (1-based, inclusive) "
+        "to read part of a large file. Binary files are refused; for a folder use list_directory."
+    )
+    Args = ReadFileArgs
+    read_only = True
+    default_permission = "allow"
+
+    async def run(self, args: ReadFileArgs, context: ToolContext) -> ToolResult:
+        return await asyncio.to_thread(self._read, args, context)
+
+    def _read(self, args: ReadFileArgs, context: ToolContext) -> ToolResult:
+        start = args.start_line or 1
+        end = args.end_line
+        if end is not None and end < start:
+            raise FileToolError(f"end_line {end} is before start_line {start}")
+        real, rel = resolve(context, args.path)
+        fd = open_regular(real, rel)
+        with os.fdopen(fd, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+            if looks_binary(head):
+                raise FileToolError(
+                    f"{rel} looks like a binary file (it contains NUL bytes); read_file only "
+                    "reads text files"
+                )
+            handle.seek(0)
+            return _render(handle, rel, start, end)
+
+
+def _render(handle: IO[bytes], rel: str, start: int, end: int | None) -> ToolResult:
+    out: list[str] = []
+    size = 0
+    total = 0
+    last_shown = 0
+    cut = False
+    for number, (raw, extra) in enumerate(_iter_lines(handle), 1):
+        total = number
+        if number < start:
+            continue
+        if end is not None and number > end:
+            total = number + _count_rest(handle)
+            break
+        text = raw.decode("utf-8", errors="replace").rstrip("\n").rstrip("\r")
+        if extra or len(text) > MAX_LINE_CHARS:
+            text = text[:MAX_LINE_CHARS] + f" … [line cut at {MAX_LINE_CHARS} characters]"
+        line = f"{number:6d}\t{text}"
+        if len(out) >= MAX_LINES or size + len(line) + 1 > MAX_CHARS:
+            cut = True
+            total = number + _count_rest(handle)
+            break
+        out.append(line)
+        size += len(line) + 1
+        last_shown = number
+    if total == 0:
+        return ToolResult(f"({rel} is empty)", metadata={"path": rel, "lines": 0})
+    if start > total:
+        raise FileToolError(f"start_line {start} is past the end of {rel}, which has {total} lines")
+    metadata = {"path": rel, "lines": total, "shown": [start, last_shown]}
+    if cut:
+        more = f"start_line={last_shown + 1}" + (f", end_line={end}" if end is not None else "")
+        out.append(
+            f"[Output cut: showing lines {start}-{last_shown} of {total}. To read on, call "
+            f"read_file with {more}.]"
+        )
+        metadata["truncated"] = True
+    elif start > 1 or last_shown < total:
+        out.append(f"[Lines {start}-{last_shown} of {total}.]")
+    return ToolResult("\n".join(out), metadata=metadata)
+
+
+def _iter_lines(handle: IO[bytes]):  # type: ignore[no-untyped-def]
+    """Yield ``(line_bytes, extra)`` where ``extra`` > 0 means the line was longer and cut."""
+    while True:
+        chunk = handle.readline(_MAX_LINE_BYTES)
+        if not chunk:
+            return
+        if chunk.endswith(b"\n") or len(chunk) < _MAX_LINE_BYTES:
+            yield chunk, 0
+            continue
+        extra = 0
+        while True:
+            more = handle.readline(_MAX_LINE_BYTES)
+            extra += len(more) - (1 if more.endswith(b"\n") else 0)
+            if not more or more.endswith(b"\n") or len(more) < _MAX_LINE_BYTES:
+                break
+        yield chunk, extra
+
+
+def _count_rest(handle: IO[bytes]) -> int:
+    """How many more lines the file has after the current position (cheap: counts newlines)."""
+    count = 0
+    last = b"\n"
+    while True:
+        block = handle.read(1 << 20)
+        if not block:
+            break
+        count += block.count(b"\n")
+        last = block[-1:]
+    return count + (0 if last == b"\n" else 1)

@@ -1,0 +1,319 @@
+"""The ``glob`` and ``grep`` tools: find files by name and lines by content, .gitignore-aware."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from allos_core.tools import ToolContext, ToolResult
+from allos_fs.base import PathTool, resolve
+from allos_fs.files import (
+    SNIFF_BYTES,
+    FileToolError,
+    looks_binary,
+    open_regular_stat,
+    read_fd,
+)
+from allos_fs.ignore import Entry, walk
+from allos_fs.patterns import compile_glob, literal_prefix, max_depth, normalize_glob
+
+#: glob shows at most this many paths
+MAX_GLOB_RESULTS = 500
+#: grep shows at most this many matching lines
+MAX_GREP_MATCHES = 200
+#: grep output is cut at about this many characters
+MAX_GREP_CHARS = 60_000
+#: a matching line is shown up to this many characters
+MAX_GREP_LINE_CHARS = 400
+#: grep skips files larger than this
+MAX_GREP_FILE_BYTES = 10 * 1024 * 1024
+
+
+def _start_folder(context: ToolContext, raw: str) -> tuple[Path, str]:
+    real, rel = resolve(context, raw or ".")
+    if not real.exists():
+        raise FileToolError(f"{rel}: no such folder")
+    return real, rel
+
+
+def _inside_file(context: ToolContext, entry: Entry) -> str | None:
+    """The real path of a file entry that may be read: regular files, and symlinks whose target
+    is a file inside the workspace. Anything pointing outside is skipped, never opened."""
+    if not entry.is_symlink:
+        return entry.path
+    try:
+        target = context.resolve_path(entry.path)
+    except Exception:
+        return None
+    return str(target) if target.is_file() else None
+
+
+# -- glob -----------------------------------------------------------------------------------------
+
+
+class GlobArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str = Field(
+        description="Glob pattern matched against file paths relative to `path`, e.g. **/*.py, "
+        "src/**/test_*.ts, *.{md,txt}."
+    )
+    path: str = Field(
+        default=".", description="Folder to search in, relative to the workspace root."
+    )
+
+
+class Glob(PathTool):
+    """Find files by path pattern."""
+
+    name = "glob"
+    description = (
+        "Find files whose path matches a glob pattern. `*` matches within one folder level, `**` "
+        "any number of folders (including none), `?` one character, [abc] a character set, "
+        "{a,b} alternatives: **/*.py finds Python files at any depth, *.py only those directly "
+        "in `path`, src/**/test_*.ts test files under src. Matches files, not folders (use "
+        "list_directory for folders). Skips .git and whatever .gitignore ignores, unless the "
+        "pattern or `path` names an ignored folder explicitly. Returns paths relative to the "
+        f"workspace root, sorted, at most {MAX_GLOB_RESULTS}; the last line says how many more "
+        "matched."
+    )
+    Args = GlobArgs
+    read_only = True
+    default_permission = "allow"
+
+    async def run(self, args: GlobArgs, context: ToolContext) -> ToolResult:
+        return await asyncio.to_thread(self._glob, args, context)
+
+    def _glob(self, args: GlobArgs, context: ToolContext) -> ToolResult:
+        pattern = normalize_glob(args.pattern.strip())
+        if not pattern:
+            raise FileToolError("pattern is empty; try **/* for every file, or **/*.py")
+        if pattern.startswith("/") or ".." in pattern.split("/"):
+            raise FileToolError(
+                "the pattern must be relative and must not contain '..'; pass the folder to "
+                "search as `path` and a pattern relative to it"
+            )
+        base, base_rel = _start_folder(context, args.path)
+        if not base.is_dir():
+            raise FileToolError(f"{base_rel} is a file; `path` must be a folder")
+        prefix, rest = literal_prefix(pattern)
+        start = base
+        if prefix:
+            start, _ = resolve(context, os.path.join(base, prefix))
+            if not start.is_dir():
+                return ToolResult(_no_match(pattern, base_rel), metadata={"matches": 0})
+        matcher = compile_glob(rest)
+        depth = max_depth(rest)
+        start_rel = "" if start == context.workspace else context.relative(start)
+        cut = len(start_rel) + 1 if start_rel else 0
+        found: list[str] = []
+        for entry in walk(context.workspace, start, max_depth=depth, dirs_first=False):
+            if entry.is_dir:
+                continue
+            if matcher.match(entry.rel[cut:]) is None:
+                continue
+            if entry.is_symlink and _inside_file(context, entry) is None:
+                continue
+            found.append(entry.rel)
+        if not found:
+            return ToolResult(_no_match(pattern, base_rel), metadata={"matches": 0})
+        found.sort()
+        shown = found[:MAX_GLOB_RESULTS]
+        text = "\n".join(shown)
+        metadata = {"matches": len(found)}
+        if len(found) > len(shown):
+            metadata["truncated"] = True
+            text += (
+                f"\n[… and {len(found) - len(shown)} more matches not shown ({len(found)} in "
+                "all). Narrow the pattern or search a subfolder with `path`.]"
+            )
+        return ToolResult(text, metadata=metadata)
+
+
+def _no_match(pattern: str, base_rel: str) -> str:
+    where = "the workspace" if base_rel == "." else base_rel
+    message = f"No files match {pattern!r} in {where} (.gitignored files are skipped)."
+    if "**" not in pattern:
+        prefix, rest = literal_prefix(pattern)
+        wider = f"{prefix}/**/{rest}" if prefix else f"**/{rest}"
+        message += (
+            f" Without ** a pattern does not reach into subfolders; try {wider!r} to search "
+            "them too."
+        )
+    return message
+
+
+# -- grep -----------------------------------------------------------------------------------------
+
+
+class GrepArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str = Field(description="Python regular expression to search for (re syntax).")
+    path: str = Field(
+        default=".", description="Folder or file to search, relative to the workspace root."
+    )
+    glob: str | None = Field(
+        default=None,
+        description="Only search files matching this glob: without '/' it matches file names "
+        "(*.py, *.{ts,tsx}); with '/' paths relative to `path` (src/**/*.py).",
+    )
+    ignore_case: bool = Field(default=False, description="Match case-insensitively.")
+
+
+class Grep(PathTool):
+    """Search file contents with a regular expression."""
+
+    name = "grep"
+    description = (
+        "Search the contents of files with a Python regular expression, line by line. Prints "
+        "each matching line as `path:line_number:text`, paths relative to the workspace root. "
+        "Searches a folder recursively (or one file), skipping .git, binary files and whatever "
+        ".gitignore ignores. Narrow it with `path` and `glob` (e.g. *.py). Escape regex "
+        "characters for a literal search (e.g. foo\\(bar). At most "
+        f"{MAX_GREP_MATCHES} matching lines are shown and long lines are cut; when cut, the "
+        "last line says so. Use read_file with start_line to see a match in context."
+    )
+    Args = GrepArgs
+    read_only = True
+    default_permission = "allow"
+
+    async def run(self, args: GrepArgs, context: ToolContext) -> ToolResult:
+        return await asyncio.to_thread(self._grep, args, context)
+
+    def _grep(self, args: GrepArgs, context: ToolContext) -> ToolResult:
+        flags = re.IGNORECASE if args.ignore_case else 0
+        try:
+            regex = re.compile(args.pattern, flags)
+        except re.error as exc:
+            return ToolResult.error(
+                f"grep: invalid regular expression {args.pattern!r}: {exc}. Patterns use Python "
+                "re syntax; put a backslash before ( ) [ ] { } . * + ? | ^ $ to match them "
+                "literally."
+            )
+        prefilter = _prefilter(args.pattern, flags)
+        start, start_rel = _start_folder(context, args.path)
+        file_filter = _file_filter(args.glob, start, context) if args.glob else None
+
+        out: list[str] = []
+        size = 0
+        files_with_matches = 0
+        skipped_large = 0
+        cut = False
+        for file_path, rel in _files_to_search(context, start, file_filter):
+            matches = _search_file(file_path, rel, regex, prefilter)
+            if matches is None:
+                skipped_large += 1
+                continue
+            if not matches:
+                continue
+            files_with_matches += 1
+            for number, line in matches:
+                if len(line) > MAX_GREP_LINE_CHARS:
+                    line = line[:MAX_GREP_LINE_CHARS] + " …[line cut]"
+                text = f"{rel}:{number}:{line}"
+                if len(out) >= MAX_GREP_MATCHES or size + len(text) > MAX_GREP_CHARS:
+                    cut = True
+                    break
+                out.append(text)
+                size += len(text) + 1
+            if cut:
+                break
+        metadata = {"matches": len(out), "files": files_with_matches}
+        if not out:
+            where = "the workspace" if start_rel == "." else start_rel
+            message = f"No matches for {args.pattern!r} in {where}"
+            message += f" (files matching {args.glob!r})" if args.glob else ""
+            message += "; .gitignored and binary files are skipped."
+            if skipped_large:
+                message += (
+                    f" {skipped_large} files over {MAX_GREP_FILE_BYTES // 2**20} MB were skipped."
+                )
+            return ToolResult(message, metadata=metadata)
+        if cut:
+            metadata["truncated"] = True
+            out.append(
+                f"[Output cut after {len(out)} matching lines; there are more. Narrow the search "
+                "with `path`, `glob` or a more specific pattern.]"
+            )
+        if skipped_large:
+            out.append(
+                f"[{skipped_large} files over {MAX_GREP_FILE_BYTES // 2**20} MB were skipped.]"
+            )
+        return ToolResult("\n".join(out), metadata=metadata)
+
+
+_LOOKAROUND = re.compile(r"\(\?<?[=!]|\\[AZ]")
+
+
+def _prefilter(pattern: str, flags: int) -> re.Pattern[str] | None:
+    """A whole-file regex that finds every file with a matching line (None when unsafe).
+
+    Searching the whole text once is much faster than line by line; only files it accepts are
+    searched per line. Lookarounds and \\A / \\Z can behave differently across line breaks, so
+    such patterns skip the prefilter.
+    """
+    if _LOOKAROUND.search(pattern):
+        return None
+    try:
+        return re.compile(pattern, flags | re.MULTILINE)
+    except re.error:  # pragma: no cover - compiled fine without MULTILINE
+        return None
+
+
+def _file_filter(pattern: str, start: Path, context: ToolContext):  # type: ignore[no-untyped-def]
+    normalized = normalize_glob(pattern.strip())
+    regex = compile_glob(normalized)
+    if "/" not in normalized:
+        return lambda rel, name: regex.match(name) is not None
+    start_rel = "" if start == context.workspace else context.relative(start)
+    cut = len(start_rel) + 1 if start_rel else 0
+    return lambda rel, name: regex.match(rel[cut:]) is not None
+
+
+def _files_to_search(context: ToolContext, start: Path, file_filter) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    if not start.is_dir():
+        rel = context.relative(start)
+        yield str(start), rel
+        return
+    for entry in walk(context.workspace, start, dirs_first=False):
+        if entry.is_dir:
+            continue
+        if file_filter is not None and not file_filter(entry.rel, entry.name):
+            continue
+        real = _inside_file(context, entry)
+        if real is not None:
+            yield real, entry.rel
+
+
+def _search_file(
+    path: str, rel: str, regex: re.Pattern[str], prefilter: re.Pattern[str] | None
+) -> list[tuple[int, str]] | None:
+    """Matching ``(line_number, text)`` pairs; None when the file is too large to search."""
+    try:
+        fd, info = open_regular_stat(path, rel)
+    except FileToolError:
+        return []
+    try:
+        if info.st_size > MAX_GREP_FILE_BYTES:
+            return None
+        data = read_fd(fd, info.st_size)
+    finally:
+        os.close(fd)
+    if looks_binary(data[:SNIFF_BYTES]):
+        return []
+    text = data.decode("utf-8", errors="replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if prefilter is not None and prefilter.search(text) is None:
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the file ends with a newline: there is no empty line after it
+    search = regex.search
+    return [(n, line) for n, line in enumerate(lines, 1) if search(line)]
