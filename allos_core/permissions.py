@@ -8,7 +8,11 @@ A decision is ``allow``, ``ask`` or ``deny`` with a reason. Sources, weakest fir
    patterns such as ``read_file``, ``shell_exec(git status*)`` or ``write_file(src/**)``;
 4. the run's overrides: "yes to all asks" and answers "always for this session".
 
-``deny`` from any source always wins, even against "yes to all".
+``deny`` from a plugin or a user rule always wins, even against "yes to all".
+
+:func:`decide_permission` combines the sources for one call; :class:`SessionPermissions`
+remembers "always" answers (in memory only); :class:`PermissionRequest` is what the agent hands to
+the caller's prompt function when the decision is ``ask``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Decision = Literal["allow", "ask", "deny"]
 _STRENGTH = {"allow": 0, "ask": 1, "deny": 2}
@@ -187,3 +191,171 @@ class PermissionRules:
         if combined.decision == "allow" and len(decided) < len(answers):
             return None  # some part no rule allows: fall back to the weaker sources
         return combined
+
+
+# -- the decision for one call -------------------------------------------------------------------
+
+Answer = Literal["yes", "no", "always"]
+_ANSWERS: dict[object, Answer] = {
+    True: "yes",
+    False: "no",
+    "y": "yes",
+    "yes": "yes",
+    "allow": "yes",
+    "n": "no",
+    "no": "no",
+    "deny": "no",
+    "a": "always",
+    "always": "always",
+}
+
+
+def normalize_answer(value: object) -> Answer:
+    """An answer from a prompt function as ``yes`` / ``no`` / ``always`` (unknown means ``no``)."""
+    if isinstance(value, str):
+        value = value.strip().lower()
+    try:
+        return _ANSWERS.get(value, "no")  # type: ignore[arg-type]
+    except TypeError:  # unhashable
+        return "no"
+
+
+@dataclass
+class PermissionRequest:
+    """What a prompt function is asked to decide: one tool call whose decision is ``ask``.
+
+    ``subject`` is what rules match (a path, a command), ``subjects`` every part of it that needs
+    allowing (the simple commands of a compound shell line), ``preview`` what the call would do
+    (a unified diff for edits and writes), ``always_rule`` what answering ``always`` allows for
+    the rest of the session.
+    """
+
+    call: Any
+    tool_name: str
+    arguments: dict[str, Any]
+    subject: str | None
+    reason: str
+    preview: str | None = None
+    subjects: list[str | None] = field(default_factory=list)
+    always_rule: str = ""
+    read_only: bool = False
+
+
+def rule_text(tool_name: str, subject: str | None) -> str:
+    """``tool(subject)``, or just ``tool`` when there is no subject (for display)."""
+    return tool_name if subject is None else f"{tool_name}({subject})"
+
+
+def suggested_rule(tool_name: str, subject: str | None, *, path_like: bool = False) -> str:
+    """A rule a user may add to allow calls like this one (for "how to allow it" messages).
+
+    Paths are suggested exactly; commands by their first word (``shell_exec(pytest*)``).
+    """
+    if subject is None:
+        return tool_name
+    if path_like:
+        return f"{tool_name}({subject})"
+    first = subject.split()[0] if subject.split() else subject
+    return f"{tool_name}({first}*)"
+
+
+class SessionPermissions:
+    """Calls the user allowed "for the rest of this session" (answers ``always``).
+
+    Kept in memory only, never written to a session file. What ``always`` remembers is
+    deliberately narrow:
+
+    - a tool whose calls have a subject (a path, a command) is allowed for **exactly** those
+      subjects: ``write_file(src/app.py)``, or the exact command line ``shell_exec(pytest -q)``;
+      for a compound command every simple command is remembered on its own;
+    - a tool without a subject is allowed entirely.
+
+    A ``deny`` (plugin or user rule) still wins over anything remembered here.
+    """
+
+    def __init__(self) -> None:
+        self._grants: set[tuple[str, str | None]] = set()
+
+    def grant(self, tool_name: str, subjects: list[str | None]) -> str:
+        """Remember ``always`` for these subjects; returns the rule(s) as text."""
+        subjects = subjects or [None]
+        for subject in subjects:
+            self._grants.add((tool_name, subject))
+        return ", ".join(rule_text(tool_name, s) for s in subjects)
+
+    def allows(self, tool_name: str, subjects: list[str | None]) -> bool:
+        if (tool_name, None) in self._grants:
+            return True
+        subjects = subjects or [None]
+        return all((tool_name, s) in self._grants for s in subjects)
+
+    def rules(self) -> list[str]:
+        """The remembered grants as rule text, for display."""
+        return sorted(rule_text(t, s) for t, s in self._grants)
+
+    def clear(self) -> None:
+        self._grants.clear()
+
+    def __len__(self) -> int:
+        return len(self._grants)
+
+
+def decide_permission(
+    tool: Any,
+    call: Any,
+    args: Any,
+    context: Any,
+    *,
+    rules: PermissionRules | None = None,
+    plugin_manager: Any = None,
+    session: SessionPermissions | None = None,
+    yes: bool = False,
+    subjects: list[str | None] | None = None,
+    subject: str | None = None,
+) -> PermissionDecision:
+    """Decide one tool call from every source; the result's ``source`` says which one decided.
+
+    1. the tool's ``default_permission`` (source ``default``);
+    2. the plugins' ``allos_check_permission`` answers, combined deny > ask > allow (override 1);
+    3. the user's ``rules`` (override 1 and 2);
+    4. an ``ask`` becomes ``allow`` when the session remembers an ``always`` answer for the call
+       (source ``session``) or when ``yes`` is set (source ``yes``).
+
+    A ``deny`` from a plugin or a user rule always wins, whatever comes later. ``subjects``
+    defaults to ``tool.permission_subjects(args, context)`` and ``subject`` (what plugins see) to
+    ``tool.permission_subject(args, context)``.
+    """
+    if subjects is None:
+        subjects = tool.permission_subjects(args, context)
+    if subject is None and plugin_manager is not None:
+        subject = tool.permission_subject(args, context)
+    decision = PermissionDecision(tool.default_permission, f"default for {tool.name}", "default")
+    denials: list[PermissionDecision] = []
+    if plugin_manager is not None:
+        answer = plugin_manager.check_permission(
+            call=call, tool=tool, args=args, subject=subject, context=context
+        )
+        if answer is not None:
+            decision = _with_source(answer, "plugin")
+            if answer.decision == "deny":
+                denials.append(decision)
+    if rules is not None:
+        answer = rules.decide(tool.name, subjects, path_like=getattr(tool, "path_subject", False))
+        if answer is not None:
+            decision = answer
+            if answer.decision == "deny":
+                denials.append(answer)
+    if denials:
+        return denials[0]
+    if decision.decision == "ask":
+        if session is not None and session.allows(tool.name, subjects):
+            return PermissionDecision.allow("allowed earlier for this session", "session")
+        if yes:
+            return PermissionDecision.allow("every ask approved (yes to all)", "yes")
+    return decision
+
+
+def _with_source(decision: PermissionDecision, default: str) -> PermissionDecision:
+    if decision.source:
+        return decision
+    return PermissionDecision(decision.decision, decision.reason, default)

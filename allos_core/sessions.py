@@ -1,0 +1,421 @@
+"""Session files: a conversation saved so it can be resumed, on the same or another provider.
+
+A session is stored by **name** under :func:`sessions_dir` (``NAME.json``; names are
+``[A-Za-z0-9._-]+``) or at a **path** (anything with a ``/`` or ending in ``.json``). The file is
+versioned JSON::
+
+    {"format": "allos-session", "version": 1, "name": ..., "created_at": ..., "updated_at": ...,
+     "messages": [...], "turns": [{"provider", "model", "usage", "at", "kind"}],
+     "usage": {...}, "metadata": {...}}
+
+Saving is atomic: the new version is written to a temporary file in the same folder, flushed to
+disk, and renamed over the old one, so a crash or a kill at any moment leaves either the old or
+the new version, never a mix. Loading a corrupt file or one written by a newer Allos raises
+:class:`~allos_core.errors.SessionError` and never touches the file. A session records only the
+provider's name and model for each turn — never options, keys or headers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from allos_core.errors import SessionError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.messages import Message, Usage
+
+FORMAT = "allos-session"
+#: the newest format version this Allos reads and the one it writes
+VERSION = 1
+ENV_SESSIONS_DIR = "ALLOS_SESSIONS_DIR"
+_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+
+_adapter: Any = None
+
+
+def _messages_adapter() -> Any:
+    global _adapter
+    if _adapter is None:
+        from pydantic import TypeAdapter
+
+        from allos_core.messages import Message
+
+        _adapter = TypeAdapter(list[Message])
+    return _adapter
+
+
+def sessions_dir() -> Path:
+    """Where named sessions live: ``$ALLOS_SESSIONS_DIR``, else the user data folder."""
+    override = os.environ.get(ENV_SESSIONS_DIR)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("allos", appauthor=False)) / "sessions"
+
+
+def is_session_name(text: str) -> bool:
+    """Whether ``text`` is a session name (rather than a path)."""
+    return bool(_NAME.match(text)) and not text.endswith(".json") and set(text) != {"."}
+
+
+def session_path(name_or_path: str | os.PathLike[str]) -> tuple[str, Path]:
+    """``(name, path)`` of a session given by name or path."""
+    if isinstance(name_or_path, os.PathLike):
+        path = Path(name_or_path).expanduser()
+        return _name_from_path(path), path
+    text = str(name_or_path)
+    if "/" in text or os.sep in text or text.endswith(".json"):
+        path = Path(text).expanduser()
+        return _name_from_path(path), path
+    if not is_session_name(text):
+        raise SessionError(
+            f"invalid session name {text!r}",
+            hint="use letters, digits, '.', '_' and '-', or give a path ending in .json",
+        )
+    return text, sessions_dir() / f"{text}.json"
+
+
+def _name_from_path(path: Path) -> str:
+    return path.name[:-5] if path.name.endswith(".json") else path.name
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class Session:
+    """A saved conversation: messages, per-turn provider/model/usage, timestamps, metadata.
+
+    Build one with :meth:`open` (resume if the file exists, else start a new one bound to that
+    name or path) or :meth:`load` (the file must exist). ``Session()`` without a name or path is
+    kept in memory only.
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        messages: list[Message] | None = None,
+        *,
+        turns: list[dict[str, Any]] | None = None,
+        usage: Usage | None = None,
+        metadata: dict[str, Any] | None = None,
+        created_at: datetime | None = None,
+        updated_at: datetime | None = None,
+    ) -> None:
+        from allos_core.messages import Usage
+
+        if path is None and name is not None:
+            name, resolved = session_path(name)
+        elif path is not None:
+            resolved = Path(path).expanduser()
+            name = name or _name_from_path(resolved)
+        else:
+            resolved = None
+        self.name: str | None = name
+        self.path: Path | None = resolved
+        self.messages: list[Message] = messages if messages is not None else []
+        self.turns: list[dict[str, Any]] = turns if turns is not None else []
+        self.usage: Usage = usage if usage is not None else Usage()
+        self.metadata: dict[str, Any] = metadata if metadata is not None else {}
+        self.created_at: datetime = created_at or _now()
+        self.updated_at: datetime = updated_at or self.created_at
+
+    def __repr__(self) -> str:
+        return (
+            f"Session(name={self.name!r}, path={str(self.path)!r}, messages={len(self.messages)})"
+        )
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, name_or_path: str | os.PathLike[str]) -> Session:
+        """The session at ``name_or_path``: loaded if its file exists, else a new empty one."""
+        name, path = session_path(name_or_path)
+        if path.exists():
+            return cls.load(path)
+        return cls(name=name, path=path)
+
+    @classmethod
+    def load(cls, name_or_path: str | os.PathLike[str]) -> Session:
+        """Read a session file; :class:`SessionError` if it is missing, corrupt or too new.
+
+        The file is never modified here, whatever is wrong with it.
+        """
+        name, path = session_path(name_or_path)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            shown = f"session {name!r}" if is_session_name(str(name_or_path)) else "session file"
+            raise SessionError(
+                f"no {shown} at {path}",
+                hint="see `allos sessions list`, or start it with --session NAME",
+            ) from None
+        except OSError as exc:
+            raise SessionError(f"cannot read session file {path}: {exc.strerror or exc}") from None
+        return cls._from_bytes(raw, path, name)
+
+    @classmethod
+    def _from_bytes(cls, raw: bytes, path: Path, name: str) -> Session:
+        untouched = "the file was left untouched"
+        hint = f"move it away or delete it to start over: rm {path}"
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SessionError(
+                f"session file {path} is not valid JSON ({exc}); {untouched}", hint=hint
+            ) from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise SessionError(f"{path} is not an Allos session file; {untouched}", hint=hint)
+        version = data.get("version")
+        if not isinstance(version, int) or version < 1:
+            raise SessionError(
+                f"session file {path} has an invalid version {version!r}; {untouched}", hint=hint
+            )
+        if version > VERSION:
+            raise SessionError(
+                f"session file {path} was written by a newer Allos (format version {version}; "
+                f"this one reads up to {VERSION}); {untouched}",
+                hint="upgrade Allos: pip install -U allos-core",
+            )
+        from pydantic import ValidationError
+
+        from allos_core.messages import Usage
+
+        try:
+            messages = _messages_adapter().validate_python(data.get("messages") or [])
+            usage = Usage.model_validate(data.get("usage") or {})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise SessionError(
+                f"session file {path} is corrupt (messages.{where}: {first['msg']}); {untouched}",
+                hint=hint,
+            ) from None
+        turns = data.get("turns") or []
+        metadata = data.get("metadata") or {}
+        return cls(
+            name=data.get("name") or name,
+            path=path,
+            messages=messages,
+            turns=turns if isinstance(turns, list) else [],
+            usage=usage,
+            metadata=metadata if isinstance(metadata, dict) else {},
+            created_at=_parse_time(data.get("created_at")),
+            updated_at=_parse_time(data.get("updated_at")),
+        )
+
+    # -- changing ------------------------------------------------------------------------------
+    def record_turn(
+        self, provider: str, model: str | None, usage: Usage | None, *, kind: str = "model"
+    ) -> None:
+        """Note one model response: which provider and model answered, and what it cost."""
+        from allos_core.messages import Usage
+
+        usage = usage or Usage()
+        self.turns.append(
+            {
+                "provider": provider,
+                "model": model,
+                "usage": usage.model_dump(),
+                "at": _now().isoformat(),
+                "kind": kind,
+            }
+        )
+        self.usage = self.usage + usage
+
+    @property
+    def title(self) -> str:
+        """The first line of the first user message (what ``sessions list`` shows)."""
+        for message in self.messages:
+            if message.role == "user":
+                return _title(message.text)
+        return ""
+
+    @property
+    def provider(self) -> str | None:
+        """The provider of the latest turn."""
+        return self.turns[-1].get("provider") if self.turns else None
+
+    @property
+    def model(self) -> str | None:
+        """The model of the latest turn."""
+        return self.turns[-1].get("model") if self.turns else None
+
+    # -- saving --------------------------------------------------------------------------------
+    def to_json_bytes(self) -> bytes:
+        """The session file's content."""
+        header = {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "turns": self.turns,
+            "usage": self.usage.model_dump(),
+            "metadata": self.metadata,
+        }
+        head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        messages = _messages_adapter().dump_json(self.messages)
+        return head[:-1] + b',"messages":' + messages + b"}"
+
+    def save(self) -> Path:
+        """Write the session atomically; returns its path."""
+        if self.path is None:
+            raise SessionError(
+                "this session has no file to save to",
+                hint="create it with Session.open(NAME_OR_PATH)",
+            )
+        self.updated_at = _now()
+        data = self.to_json_bytes()
+        try:
+            atomic_write(self.path, data)
+        except OSError as exc:
+            raise SessionError(
+                f"cannot save session {self.path}: {exc.strerror or exc}",
+                hint="check that the folder exists and is writable, and the disk is not full",
+            ) from None
+        return self.path
+
+    def delete(self) -> Path:
+        """Remove the session's file."""
+        if self.path is None:
+            raise SessionError("this session has no file")
+        return delete_session(self.path)
+
+    def to_text(self, result_chars: int = 2_000) -> str:
+        """A readable transcript (for ``allos sessions show``)."""
+        from allos_core.context import render_transcript
+
+        return render_transcript(self.messages, result_chars)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new content, never a mix.
+
+    The data goes to a temporary file in the same folder (created private, mode 0600), is
+    flushed and fsynced, then renamed over ``path``; the folder is fsynced so the rename lasts.
+    """
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    if os.name == "posix":
+        try:
+            dir_fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass
+        finally:
+            os.close(dir_fd)
+
+
+@dataclass
+class SessionSummary:
+    """One line of ``allos sessions list``. ``error`` is set for a file that cannot be read."""
+
+    name: str
+    path: Path
+    updated_at: datetime | None
+    messages: int
+    provider: str | None
+    model: str | None
+    title: str
+    error: str | None = None
+
+
+def _title(text: str, width: int = 80) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _summary(path: Path) -> SessionSummary:
+    name = _name_from_path(path)
+    try:
+        data = json.loads(path.read_bytes())
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError("not an Allos session file")
+        messages = data.get("messages") or []
+        turns = data.get("turns") or []
+        last = turns[-1] if turns and isinstance(turns[-1], dict) else {}
+        title = ""
+        for message in messages:
+            if message.get("role") == "user":
+                text = "".join(
+                    p.get("text", "") for p in message.get("parts", []) if p.get("type") == "text"
+                )
+                title = _title(text)
+                break
+        newer = isinstance(data.get("version"), int) and data["version"] > VERSION
+        return SessionSummary(
+            name=data.get("name") or name,
+            path=path,
+            updated_at=_parse_time(data.get("updated_at")),
+            messages=len(messages),
+            provider=last.get("provider"),
+            model=last.get("model"),
+            title=title,
+            error="written by a newer Allos" if newer else None,
+        )
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        return SessionSummary(name, path, None, 0, None, None, "", error=f"unreadable: {exc}")
+
+
+def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[SessionSummary]:
+    """The sessions saved under ``directory`` (default :func:`sessions_dir`), newest first."""
+    folder = Path(directory) if directory is not None else sessions_dir()
+    try:
+        paths = [p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith(".")]
+    except FileNotFoundError:
+        return []
+    summaries = [_summary(p) for p in paths]
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+
+    def key(summary: SessionSummary) -> datetime:
+        when = summary.updated_at or oldest
+        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+    return sorted(summaries, key=key, reverse=True)
+
+
+def delete_session(name_or_path: str | os.PathLike[str]) -> Path:
+    """Delete a session file; returns its path. :class:`SessionError` if there is none."""
+    name, path = session_path(name_or_path)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        raise SessionError(
+            f"no session {name!r} at {path}", hint="see `allos sessions list`"
+        ) from None
+    except OSError as exc:
+        raise SessionError(f"cannot delete {path}: {exc.strerror or exc}") from None
+    return path
