@@ -14,6 +14,11 @@ import click
 
 # command name -> "module:attribute", imported when the command is used (or listed by --help)
 LAZY_COMMANDS = {
+    "run": "allos_core.cli.run:run",
+    "chat": "allos_core.cli.chat:chat",
+    "demo": "allos_core.cli.demo:demo",
+    "sessions": "allos_core.cli.sessions_cmd:sessions",
+    "config": "allos_core.cli.config_cmd:config",
     "plugins": "allos_core.cli.inventory:plugins",
     "providers": "allos_core.cli.inventory:providers",
     "tools": "allos_core.cli.inventory:tools",

@@ -16,10 +16,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @cache
 def err_console() -> Console:
-    """The console for progress, tool calls, prompts and errors (stderr)."""
+    """The console for progress, tool calls, prompts and errors (stderr).
+
+    Lines are not hard-wrapped (``soft_wrap``): a log of a piped run keeps one line per item,
+    and a terminal wraps long lines itself.
+    """
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @cache

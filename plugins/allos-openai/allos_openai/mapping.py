@@ -43,48 +43,81 @@ _FINISH_REASONS = {
 }
 
 
-def messages_to_wire(messages: list[Message]) -> list[dict[str, Any]]:
-    """The Chat Completions ``messages`` for a neutral conversation."""
+def messages_to_wire(
+    messages: list[Message], cache: WireCache | None = None
+) -> list[dict[str, Any]]:
+    """The Chat Completions ``messages`` for a neutral conversation.
+
+    With a ``cache``, each message's wire form is built once and reused on later turns, so a
+    long tool loop costs linear, not quadratic, time.
+    """
     wire: list[dict[str, Any]] = []
+    if cache is None:
+        for message in messages:
+            wire.extend(message_to_wire(message))
+        return wire
+    fresh: dict[int, tuple[Message, list[dict[str, Any]]]] = {}
     for message in messages:
-        role = message.role
-        text = message.text
-        if role == "assistant":
-            item: dict[str, Any] = {"role": "assistant", "content": text or None}
-            calls = message.tool_calls
-            if calls:
-                item["tool_calls"] = [
-                    {
-                        "id": portable_call_id(call.id),
-                        "type": "function",
-                        "function": {
-                            "name": call.name,
-                            "arguments": tool_call_arguments_json(call),
-                        },
-                    }
-                    for call in calls
-                ]
-            elif not text:
-                item["content"] = ""
-            wire.append(item)
-            continue
-        # results first: a tool message must follow the assistant message that asked for it
-        results = message.tool_results_parts
-        for result in results:
-            content = result.content
-            if result.is_error and not content.lower().startswith("error"):
-                content = f"Error: {content}"
-            wire.append(
+        entry = cache.entries.get(id(message))
+        if entry is None or entry[0] is not message:
+            entry = (message, message_to_wire(message))
+        fresh[id(message)] = entry
+        wire.extend(entry[1])
+    cache.entries = fresh  # keep only this conversation's messages
+    return wire
+
+
+class WireCache:
+    """Wire forms of the messages sent last time, by identity.
+
+    Messages are treated as immutable once they are in a conversation (the agent replaces a
+    message rather than editing it), so a message object maps to one wire form.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[int, tuple[Message, list[dict[str, Any]]]] = {}
+
+
+def message_to_wire(message: Message) -> list[dict[str, Any]]:
+    """The Chat Completions message(s) for one neutral message (a tool message may give several)."""
+    role = message.role
+    text = message.text
+    if role == "assistant":
+        item: dict[str, Any] = {"role": "assistant", "content": text or None}
+        calls = message.tool_calls
+        if calls:
+            item["tool_calls"] = [
                 {
-                    "role": "tool",
-                    "tool_call_id": portable_call_id(result.call_id),
-                    "content": content,
+                    "id": portable_call_id(call.id),
+                    "type": "function",
+                    "function": {
+                        "name": call.name,
+                        "arguments": tool_call_arguments_json(call),
+                    },
                 }
-            )
-        if role == "system":
-            wire.append({"role": "system", "content": text})
-        elif text or (role == "user" and not results):
-            wire.append({"role": "user", "content": text})
+                for call in calls
+            ]
+        elif not text:
+            item["content"] = ""
+        return [item]
+    wire: list[dict[str, Any]] = []
+    # results first: a tool message must follow the assistant message that asked for it
+    results = message.tool_results_parts
+    for result in results:
+        content = result.content
+        if result.is_error and not content.lower().startswith("error"):
+            content = f"Error: {content}"
+        wire.append(
+            {
+                "role": "tool",
+                "tool_call_id": portable_call_id(result.call_id),
+                "content": content,
+            }
+        )
+    if role == "system":
+        wire.append({"role": "system", "content": text})
+    elif text or (role == "user" and not results):
+        wire.append({"role": "user", "content": text})
     return wire
 
 

@@ -116,6 +116,7 @@ class OpenAIProvider(Provider):
         self._client: Any = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._stream_cls: Any = None
+        self._wire_cache = mapping.WireCache()
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIProvider(model={self.model!r}, base_url={display_url(self.base_url)!r})"
@@ -175,7 +176,7 @@ class OpenAIProvider(Provider):
         """The JSON body sent to ``/chat/completions`` for ``request``."""
         body: dict[str, Any] = {**self.options, **request.options}
         body["model"] = self.model
-        body["messages"] = mapping.messages_to_wire(request.messages)
+        body["messages"] = mapping.messages_to_wire(request.messages, self._wire_cache)
         if request.tools:
             body["tools"] = mapping.tools_to_wire(request.tools)
         temperature = request.temperature if request.temperature is not None else self.temperature

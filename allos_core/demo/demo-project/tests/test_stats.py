@@ -1,0 +1,26 @@
+import unittest
+
+from textstats import mean, median, spread
+
+
+class StatsTest(unittest.TestCase):
+    def test_mean(self):
+        self.assertEqual(mean([1, 2, 3, 4]), 2.5)
+
+    def test_median_odd(self):
+        self.assertEqual(median([3, 1, 2]), 2)
+
+    def test_median_even(self):
+        self.assertEqual(median([4, 1, 3, 2]), 2.5)
+
+    def test_spread(self):
+        self.assertEqual(spread([5, -2, 7]), 9)
+
+    def test_empty(self):
+        for function in (mean, median, spread):
+            with self.assertRaises(ValueError):
+                function([])
+
+
+if __name__ == "__main__":
+    unittest.main()
