@@ -129,15 +129,15 @@ class PluginManager:
         found = []
         for group in groups:
             for ep in entry_points(group=group):
-                dist = ep.dist
-                found.append((dist.name if dist else "", ep.name, group, ep, dist))
-        for dist_name, ep_name, group, ep, dist in sorted(found, key=lambda f: (f[2], f[0], f[1])):
+                dist_name, version = _name_and_version(ep.dist)
+                found.append((dist_name, ep.name, group, ep, version))
+        for dist_name, ep_name, group, ep, version in sorted(found, key=lambda f: f[:3]):
             names = {ep_name, dist_name}
             info_kwargs = {
                 "name": ep_name,
                 "group": group,
                 "distribution": dist_name or None,
-                "version": dist.version if dist else None,
+                "version": version,
             }
             if (only and not names & only) or names & disabled:
                 why = ENV_DISABLE if names & disabled else ENV_ONLY
@@ -253,6 +253,33 @@ class PluginManager:
             if answer is not None:
                 answers.append(answer)
         return strongest(answers)
+
+
+def _name_and_version(dist: Any) -> tuple[str, str | None]:
+    """A distribution's name and version from the head of its METADATA file.
+
+    ``dist.name`` / ``dist.version`` parse the whole file with the email package, which costs more
+    than loading every plugin; the two fields are in the first lines.
+    """
+    if dist is None:
+        return "", None
+    name = version = None
+    try:
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    except Exception:
+        text = ""
+    for line in text.splitlines():
+        if not line:
+            break  # end of the headers
+        if line.startswith("Name:"):
+            name = line[5:].strip()
+        elif line.startswith("Version:"):
+            version = line[8:].strip()
+        if name and version:
+            break
+    if name is None or version is None:
+        return dist.name, dist.version
+    return name, version
 
 
 def _label(info: PluginInfo) -> str:

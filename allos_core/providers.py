@@ -10,7 +10,6 @@ This module does not import pydantic at import time for the same reason; the con
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
@@ -279,14 +278,18 @@ async def call_with_retries(
     retry_after: Callable[[BaseException], float | None] = lambda exc: None,
     base_delay: float = 0.5,
     max_delay: float = 30.0,
-    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    sleep: Callable[[float], Awaitable[Any]] | None = None,
 ) -> T:
     """Run ``attempt`` and retry retryable failures with exponential back-off and jitter.
 
     A ``Retry-After`` the server sent (as returned by ``retry_after``) is honoured, capped at
     ``max_delay``. The last failure is re-raised. For SDKs without retries of their own (Ollama);
-    the openai and anthropic SDKs retry by themselves.
+    the openai and anthropic SDKs retry by themselves. ``sleep`` defaults to ``asyncio.sleep``.
     """
+    if sleep is None:
+        import asyncio
+
+        sleep = asyncio.sleep
     failures = 0
     while True:
         try:

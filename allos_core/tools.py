@@ -27,7 +27,6 @@ Schemas are built lazily, on first use: importing a tool module costs no pydanti
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 from abc import ABC, abstractmethod
@@ -123,7 +122,8 @@ class Tool(ABC):
 
     name: str
     description: str = ""
-    #: a pydantic model of the arguments (subclasses); function tools build theirs
+    #: a pydantic model of the arguments, or "module:Model" to import it lazily (function tools
+    #: build theirs)
     Args: Any = None
     #: read-only tools may run concurrently and default to ``allow``
     read_only: bool = False
@@ -131,10 +131,21 @@ class Tool(ABC):
     default_permission: Permission = "ask"
 
     def args_model(self) -> Any:
-        """The pydantic model that validates the arguments."""
-        if self.Args is None:
+        """The pydantic model that validates the arguments.
+
+        ``Args`` may name the model as ``"package.module:Model"``: it is then imported on first
+        use, so a plugin's tools can be listed without importing pydantic.
+        """
+        model = self.Args
+        if model is None:
             raise NotImplementedError(f"tool {self.name} defines no Args model")
-        return self.Args
+        if isinstance(model, str):
+            import importlib
+
+            module_name, _, attribute = model.partition(":")
+            model = getattr(importlib.import_module(module_name), attribute)
+            type(self).Args = model
+        return model
 
     def parameters_schema(self) -> dict[str, Any]:
         """The JSON schema of the arguments."""
@@ -189,6 +200,8 @@ class Tool(ABC):
 
     async def invoke_validated(self, args: Any, context: ToolContext) -> ToolResult:
         """Run with already validated arguments; exceptions become error results."""
+        import asyncio
+
         try:
             result = await self.run(args, context)
         except asyncio.CancelledError:
@@ -253,7 +266,18 @@ class FunctionTool(Tool):
             kwargs[self._context_param] = context
         if inspect.iscoroutinefunction(self.function):
             return await self.function(**kwargs)
-        return await asyncio.to_thread(self.function, **kwargs)
+        return await run_in_thread(self.function, **kwargs)
+
+
+async def run_in_thread(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Run blocking ``function`` in a worker thread (``asyncio.to_thread``), for tools' ``run``.
+
+    Blocking file or CPU work belongs off the event loop, so concurrent read-only calls overlap.
+    asyncio is imported here, not at module level: loading plugins stays cheap.
+    """
+    import asyncio
+
+    return await asyncio.to_thread(function, *args, **kwargs)
 
 
 def tool(

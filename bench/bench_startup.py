@@ -31,15 +31,21 @@ def allos_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "allos_core.cli.main"]
 
 
-def median_time(command: list[str], runs: int) -> float:
-    env = {**os.environ, "NO_COLOR": "1"}
-    subprocess.run(command, capture_output=True, env=env, check=True)  # warm the file cache
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+def median_times(commands: list[list[str]], runs: int) -> list[float]:
+    """Median wall time of each command; runs are interleaved so machine drift hits all alike."""
+    # as installed by pip: byte-code cached (some machines set PYTHONDONTWRITEBYTECODE, which
+    # would make every run compile every module from source)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["NO_COLOR"] = "1"
+    for command in commands:  # warm caches, write .pyc files
         subprocess.run(command, capture_output=True, env=env, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for index, command in enumerate(commands):
+            start = time.perf_counter()
+            subprocess.run(command, capture_output=True, env=env, check=True)
+            times[index].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
 def heavy_imports() -> str:
@@ -59,11 +65,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     allos = allos_command()
-    floor = median_time([sys.executable, "-c", "pass"], args.runs)
-    rows = [("python -c pass", floor, 1.0, None)]
-    for label, extra in (("allos --help", ["--help"]), ("allos plugins list", ["plugins", "list"])):
-        seconds = median_time([*allos, *extra], args.runs)
-        rows.append((label, seconds, seconds / floor, TARGETS[label]))
+    labels = ["python -c pass", "allos --help", "allos plugins list"]
+    commands = [[sys.executable, "-c", "pass"], [*allos, "--help"], [*allos, "plugins", "list"]]
+    seconds = median_times(commands, args.runs)
+    floor = seconds[0]
+    rows = [
+        (label, value, value / floor, TARGETS.get(label))
+        for label, value in zip(labels, seconds, strict=True)
+    ]
     print(f"median of {args.runs} runs, {sys.executable}")
     print(f"{'command':<22}{'ms':>9}{'x floor':>10}{'target':>10}  ok")
     failed = False

@@ -49,8 +49,9 @@ def plugins_list(as_json: bool, verbose: bool) -> None:
         data = {"plugins": [i.to_dict() for i in infos], "conflicts": manager.conflicts}
         click.echo(json.dumps(data, indent=2))
         return
-    from rich.markup import escape
+    # Text objects, not markup strings: no markup parsing (and no rich.markup import) on this path
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Allos plugins", title_justify="left")
     for column in ("plugin", "distribution", "version", "group", "registers", "status"):
@@ -60,26 +61,26 @@ def plugins_list(as_json: bool, verbose: bool) -> None:
         registers = ", ".join(
             [f"provider {p}" for p in info.providers] + [f"tool {t}" for t in info.tools]
         )
-        status = f"[{colours.get(info.status, 'white')}]{info.status}[/]"
+        status = Text(info.status, style=colours.get(info.status, "white"))
         if info.error:
-            status += f"\n[dim]{escape(info.error)}[/]"
+            status.append("\n" + info.error, style="dim")
         table.add_row(
-            escape(info.name),
-            escape(info.distribution or "-"),
-            escape(info.version or "-"),
-            info.group,
-            escape(registers or "-"),
+            Text(info.name),
+            Text(info.distribution or "-"),
+            Text(info.version or "-"),
+            Text(info.group),
+            Text(registers or "-"),
             status,
         )
     console = out_console()
     console.print(table)
     for conflict in manager.conflicts:
-        console.print(f"[yellow]conflict:[/] {escape(conflict)}")
+        console.print(Text.assemble(("conflict: ", "yellow"), conflict))
     if verbose:
         for info in infos:
             if info.traceback:
-                console.print(f"\n[bold]{escape(info.name)}[/] traceback:")
-                console.print(escape(info.traceback), end="")
+                console.print(Text.assemble("\n", (info.name, "bold"), " traceback:"))
+                console.print(Text(info.traceback), end="")
 
 
 @click.group()

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from allos_core.tools import ToolContext, ToolResult
+from allos_core.tools import ToolContext, ToolResult, run_in_thread
 from allos_fs.base import PathTool, human_size, resolve
 from allos_fs.files import FileToolError
 from allos_fs.ignore import Entry, walk
 
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_fs.args import ListDirectoryArgs
+
 #: at most this many entries per call
 MAX_ENTRIES = 1000
-
-
-class ListDirectoryArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    path: str = Field(default=".", description="Folder to list, relative to the workspace root.")
-    recursive: bool = Field(
-        default=False,
-        description="List everything below the folder, skipping hidden and .gitignored entries.",
-    )
 
 
 class ListDirectory(PathTool):
@@ -40,12 +31,12 @@ class ListDirectory(PathTool):
         f"{MAX_ENTRIES} entries are shown; the last line says how many more there are. To find "
         "files by name in a large tree, glob is usually better."
     )
-    Args = ListDirectoryArgs
+    Args = "allos_fs.args:ListDirectoryArgs"  # imported on first use: loading plugins stays cheap
     read_only = True
     default_permission = "allow"
 
     async def run(self, args: ListDirectoryArgs, context: ToolContext) -> ToolResult:
-        return await asyncio.to_thread(self._list, args, context)
+        return await run_in_thread(self._list, args, context)
 
     def _list(self, args: ListDirectoryArgs, context: ToolContext) -> ToolResult:
         real, rel = resolve(context, args.path or ".")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from allos_core.tools import ToolContext, ToolResult
+from allos_core.tools import ToolContext, ToolResult, run_in_thread
 from allos_fs.base import PathTool, resolve
 from allos_fs.files import SNIFF_BYTES, FileToolError, looks_binary, open_regular
+
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_fs.args import ReadFileArgs
 
 #: at most this many lines per call
 MAX_LINES = 2000
@@ -19,20 +19,6 @@ MAX_CHARS = 100_000
 #: longer lines are cut to this many characters
 MAX_LINE_CHARS = 2000
 _MAX_LINE_BYTES = MAX_LINE_CHARS * 4
-
-
-class ReadFileArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    path: str = Field(description="File to read, relative to the workspace root.")
-    start_line: int | None = Field(
-        default=None, ge=1, description="First line to show (1-based). Default: 1."
-    )
-    end_line: int | None = Field(
-        default=None,
-        ge=1,
-        description="Last line to show (1-based, inclusive). Default: the end of the file.",
-    )
 
 
 class ReadFile(PathTool):
@@ -48,12 +34,12 @@ class ReadFile(PathTool):
         "start_line to pass to read the rest. Use start_line and end_line (1-based, inclusive) "
         "to read part of a large file. Binary files are refused; for a folder use list_directory."
     )
-    Args = ReadFileArgs
+    Args = "allos_fs.args:ReadFileArgs"  # imported on first use: loading plugins stays cheap
     read_only = True
     default_permission = "allow"
 
     async def run(self, args: ReadFileArgs, context: ToolContext) -> ToolResult:
-        return await asyncio.to_thread(self._read, args, context)
+        return await run_in_thread(self._read, args, context)
 
     def _read(self, args: ReadFileArgs, context: ToolContext) -> ToolResult:
         start = args.start_line or 1

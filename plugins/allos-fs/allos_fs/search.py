@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from allos_core.tools import ToolContext, ToolResult
+from allos_core.tools import ToolContext, ToolResult, run_in_thread
 from allos_fs.base import PathTool, resolve
 from allos_fs.files import (
     SNIFF_BYTES,
@@ -21,6 +19,9 @@ from allos_fs.files import (
 )
 from allos_fs.ignore import Entry, walk
 from allos_fs.patterns import compile_glob, literal_prefix, max_depth, normalize_glob
+
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_fs.args import GlobArgs, GrepArgs
 
 #: glob shows at most this many paths
 MAX_GLOB_RESULTS = 500
@@ -56,18 +57,6 @@ def _inside_file(context: ToolContext, entry: Entry) -> str | None:
 # -- glob -----------------------------------------------------------------------------------------
 
 
-class GlobArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    pattern: str = Field(
-        description="Glob pattern matched against file paths relative to `path`, e.g. **/*.py, "
-        "src/**/test_*.ts, *.{md,txt}."
-    )
-    path: str = Field(
-        default=".", description="Folder to search in, relative to the workspace root."
-    )
-
-
 class Glob(PathTool):
     """Find files by path pattern."""
 
@@ -82,12 +71,12 @@ class Glob(PathTool):
         f"workspace root, sorted, at most {MAX_GLOB_RESULTS}; the last line says how many more "
         "matched."
     )
-    Args = GlobArgs
+    Args = "allos_fs.args:GlobArgs"  # imported on first use: loading plugins stays cheap
     read_only = True
     default_permission = "allow"
 
     async def run(self, args: GlobArgs, context: ToolContext) -> ToolResult:
-        return await asyncio.to_thread(self._glob, args, context)
+        return await run_in_thread(self._glob, args, context)
 
     def _glob(self, args: GlobArgs, context: ToolContext) -> ToolResult:
         pattern = normalize_glob(args.pattern.strip())
@@ -151,21 +140,6 @@ def _no_match(pattern: str, base_rel: str) -> str:
 # -- grep -----------------------------------------------------------------------------------------
 
 
-class GrepArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    pattern: str = Field(description="Python regular expression to search for (re syntax).")
-    path: str = Field(
-        default=".", description="Folder or file to search, relative to the workspace root."
-    )
-    glob: str | None = Field(
-        default=None,
-        description="Only search files matching this glob: without '/' it matches file names "
-        "(*.py, *.{ts,tsx}); with '/' paths relative to `path` (src/**/*.py).",
-    )
-    ignore_case: bool = Field(default=False, description="Match case-insensitively.")
-
-
 class Grep(PathTool):
     """Search file contents with a regular expression."""
 
@@ -179,12 +153,12 @@ class Grep(PathTool):
         f"{MAX_GREP_MATCHES} matching lines are shown and long lines are cut; when cut, the "
         "last line says so. Use read_file with start_line to see a match in context."
     )
-    Args = GrepArgs
+    Args = "allos_fs.args:GrepArgs"  # imported on first use: loading plugins stays cheap
     read_only = True
     default_permission = "allow"
 
     async def run(self, args: GrepArgs, context: ToolContext) -> ToolResult:
-        return await asyncio.to_thread(self._grep, args, context)
+        return await run_in_thread(self._grep, args, context)
 
     def _grep(self, args: GrepArgs, context: ToolContext) -> ToolResult:
         flags = re.IGNORECASE if args.ignore_case else 0

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from allos_core.tools import ToolContext, ToolResult
+from allos_core.tools import ToolContext, ToolResult, run_in_thread
 from allos_fs.base import PathTool, resolve
 from allos_fs.files import (
     SNIFF_BYTES,
@@ -24,6 +22,9 @@ from allos_fs.files import (
     read_bytes,
     unified_diff,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_fs.args import EditFileArgs, WriteFileArgs
 
 #: the diff inside an edit result is cut to this many lines (metadata keeps all of it)
 MAX_DIFF_LINES = 200
@@ -62,13 +63,6 @@ def _load_old(real: Path, rel: str) -> _Old:
 # -- write_file -----------------------------------------------------------------------------------
 
 
-class WriteFileArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    path: str = Field(description="File to write, relative to the workspace root.")
-    content: str = Field(description="The complete new content of the file.")
-
-
 class WriteFile(PathTool):
     """Create or overwrite a whole file."""
 
@@ -80,7 +74,7 @@ class WriteFile(PathTool):
         "cheaper and cannot drop unrelated lines. The result says whether the file was created "
         "or overwritten and how many lines it has."
     )
-    Args = WriteFileArgs
+    Args = "allos_fs.args:WriteFileArgs"  # imported on first use: loading plugins stays cheap
     read_only = False
     default_permission = "ask"
 
@@ -93,7 +87,7 @@ class WriteFile(PathTool):
         return _write_diff(old, args.content, rel)
 
     async def run(self, args: WriteFileArgs, context: ToolContext) -> ToolResult:
-        return await asyncio.to_thread(self._write, args, context)
+        return await run_in_thread(self._write, args, context)
 
     def _write(self, args: WriteFileArgs, context: ToolContext) -> ToolResult:
         if args.path.endswith(("/", os.sep)):
@@ -139,21 +133,6 @@ def _write_diff(old: _Old, new: str, rel: str) -> str:
 # -- edit_file ------------------------------------------------------------------------------------
 
 
-class EditFileArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    path: str = Field(description="File to edit, relative to the workspace root.")
-    old_text: str = Field(
-        description="The exact text to replace, including whitespace and indentation, copied "
-        "from the file (without read_file's line-number prefixes)."
-    )
-    new_text: str = Field(description="The text to put in its place.")
-    replace_all: bool = Field(
-        default=False,
-        description="Replace every occurrence of old_text instead of requiring exactly one.",
-    )
-
-
 class EditFile(PathTool):
     """Replace exact text in a file."""
 
@@ -166,7 +145,7 @@ class EditFile(PathTool):
         "is ambiguous, the error says where matches or near-matches are. The result shows the "
         "change as a unified diff. To create a file or rewrite it completely, use write_file."
     )
-    Args = EditFileArgs
+    Args = "allos_fs.args:EditFileArgs"  # imported on first use: loading plugins stays cheap
     read_only = False
     default_permission = "ask"
 
@@ -178,7 +157,7 @@ class EditFile(PathTool):
         return unified_diff(old, new, rel)
 
     async def run(self, args: EditFileArgs, context: ToolContext) -> ToolResult:
-        return await asyncio.to_thread(self._edit, args, context)
+        return await run_in_thread(self._edit, args, context)
 
     def _plan(
         self, args: EditFileArgs, context: ToolContext

@@ -6,7 +6,6 @@ this module is imported.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -64,6 +63,8 @@ class OllamaProvider(Provider):
         self.host = resolve_host(self.base_url)
         self.retry_base_delay = float(retry_base_delay)
         #: how the retry loop waits (tests may replace it)
+        import asyncio
+
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         self._client: Any = None
         self._context_window: int | None = None

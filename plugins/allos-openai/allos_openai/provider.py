@@ -11,7 +11,6 @@ never when this module is imported.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -114,7 +113,7 @@ class OpenAIProvider(Provider):
             "max_completion_tokens" if is_openai_host(self.base_url) else "max_tokens"
         )
         self._client: Any = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._client_loop: Any = None  # the event loop the client belongs to
         self._stream_cls: Any = None
         self._wire_cache = mapping.WireCache()
 
@@ -124,6 +123,8 @@ class OpenAIProvider(Provider):
     # -- the SDK client ------------------------------------------------------------------------
     def _get_client(self) -> Any:
         """The provider's one ``AsyncOpenAI`` client (a new one if the event loop changed)."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
             import openai

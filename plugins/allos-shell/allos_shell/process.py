@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from allos_shell.limits import DEFAULT_OUTPUT_LIMIT
+
 #: bytes kept per stream by default (half from the start, half from the end)
-DEFAULT_OUTPUT_LIMIT = 30_000
 _POLL = 0.02
 
 

@@ -4,34 +4,14 @@ from __future__ import annotations
 
 import shutil
 import signal
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any
 
 from allos_core.tools import Tool, ToolContext, ToolResult
 from allos_shell.commands import permission_subjects
-from allos_shell.process import DEFAULT_OUTPUT_LIMIT, ProcessOutcome, run_command
+from allos_shell.limits import DEFAULT_OUTPUT_LIMIT, MAX_TIMEOUT
 
-MAX_TIMEOUT = 3600
-DEFAULT_TIMEOUT = 120
-
-
-class ShellExecArgs(BaseModel):
-    """Arguments of ``shell_exec``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    command: str = Field(
-        min_length=1,
-        description="The command line to run with bash, in the workspace folder.",
-    )
-    timeout: int = Field(
-        DEFAULT_TIMEOUT,
-        ge=1,
-        le=MAX_TIMEOUT,
-        description=f"Seconds before the command and every process it started are killed "
-        f"(1 to {MAX_TIMEOUT}).",
-    )
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_shell.process import ProcessOutcome
 
 
 class ShellExec(Tool):
@@ -49,7 +29,7 @@ class ShellExec(Tool):
         "process it starts are killed after `timeout` seconds (default 120). Long output is cut "
         "in the middle. Prefer the file tools for reading and editing files."
     )
-    Args = ShellExecArgs
+    Args = "allos_shell.args:ShellExecArgs"  # imported on first use: loading plugins stays cheap
     read_only = False
     default_permission = "ask"
 
@@ -81,6 +61,8 @@ class ShellExec(Tool):
             return ToolResult.error(
                 f"the workspace {workspace} is not a folder; start allos in an existing folder"
             )
+        from allos_shell.process import run_command  # asyncio subprocess machinery
+
         outcome = await run_command(
             [shell_program(), "-c", args.command],
             cwd=workspace,
