@@ -45,6 +45,7 @@ class PluginInfo:
     version: str | None = None
     providers: list[str] = field(default_factory=list)
     tools: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
     status: str = "ok"  # ok | failed | disabled | conflict
     error: str | None = None
     traceback: str | None = None
@@ -58,6 +59,7 @@ class PluginInfo:
             "module": self.module,
             "providers": list(self.providers),
             "tools": list(self.tools),
+            "commands": list(self.commands),
             "status": self.status,
             "error": self.error,
         }
@@ -82,6 +84,7 @@ class PluginManager:
         self._info_by_plugin: dict[int, PluginInfo] = {}
         self._providers: dict[str, type[Provider]] | None = None
         self._tools: dict[str, Tool] | None = None
+        self._commands: dict[str, Any] | None = None
 
     @property
     def hook(self) -> Any:
@@ -118,7 +121,7 @@ class PluginManager:
         else:
             self._info_by_plugin[id(plugin)] = info
         self.infos.append(info)
-        self._providers = self._tools = None
+        self._providers = self._tools = self._commands = None
         return info
 
     def load_entry_points(self, groups: Iterable[str] = ENTRY_POINT_GROUPS) -> None:
@@ -203,10 +206,17 @@ class PluginManager:
             self._tools = self._collect("allos_tools", lambda t: t.name, "tool")
         return self._tools
 
+    def commands(self) -> dict[str, Any]:
+        """Extra ``click`` commands by name (``allos_cli_commands``)."""
+        if self._commands is None:
+            self._commands = self._collect("allos_cli_commands", lambda c: c.name, "command")
+        return self._commands
+
     def plugins(self) -> list[PluginInfo]:
         """Every plugin seen, with what it registers and its status."""
         self.providers()
         self.tools()
+        self.commands()
         return list(self.infos)
 
     def get_provider_class(self, name: str) -> type[Provider]:

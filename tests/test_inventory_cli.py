@@ -82,6 +82,7 @@ def test_plugins_list_json_has_stable_keys():
         "module": "allos_core.testing",
         "providers": ["scripted"],
         "tools": [],
+        "commands": [],
         "status": "ok",
         "error": None,
     }
@@ -181,3 +182,33 @@ def test_help_imports_neither_pydantic_nor_rich():
         [sys.executable, "-c", CHECK_IMPORTS.format(code=code)], capture_output=True, text=True
     )
     assert out.stderr.strip() == "False False", out.stderr
+
+
+def test_a_plugin_can_add_a_command(tmp_path):
+    make_distribution(
+        tmp_path,
+        "allos-hello",
+        "allos_hello",
+        """
+        import click
+        from allos_core import hookimpl
+
+        @click.command()
+        @click.argument("who")
+        def hello(who):
+            "Say hello."
+            click.echo(f"hello {who}")
+
+        @hookimpl
+        def allos_cli_commands():
+            return [hello]
+        """,
+    )
+    result = run_allos("hello", "world", pythonpath=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello world\n"
+    listing = json.loads(run_allos("plugins", "list", "--json", pythonpath=tmp_path).stdout)
+    hello = next(p for p in listing["plugins"] if p["name"] == "allos_hello")
+    assert hello["commands"] == ["hello"]
+    unknown = run_allos("nope", pythonpath=tmp_path)
+    assert unknown.returncode == 2 and "No such command 'nope'" in unknown.stderr

@@ -59,7 +59,9 @@ def plugins_list(as_json: bool, verbose: bool) -> None:
     colours = {"ok": "green", "failed": "red", "conflict": "yellow", "disabled": "dim"}
     for info in infos:
         registers = ", ".join(
-            [f"provider {p}" for p in info.providers] + [f"tool {t}" for t in info.tools]
+            [f"provider {p}" for p in info.providers]
+            + [f"tool {t}" for t in info.tools]
+            + [f"command {c}" for c in info.commands]
         )
         status = Text(info.status, style=colours.get(info.status, "white"))
         if info.error:

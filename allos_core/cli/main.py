@@ -39,7 +39,21 @@ class LazyGroup(click.Group):
         if cmd_name in self.lazy_commands:
             module_name, attribute = self.lazy_commands[cmd_name].split(":")
             return getattr(importlib.import_module(module_name), attribute)
-        return super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            command = plugin_command(cmd_name)
+        return command
+
+
+def plugin_command(name: str) -> click.Command | None:
+    """A command added by a plugin's ``allos_cli_commands`` hook, or None.
+
+    Plugins are discovered only when a name is not a built-in command, so ``allos --help`` stays
+    fast; ``allos plugins list`` shows which plugin adds which command.
+    """
+    from allos_core.plugins import create_plugin_manager
+
+    return create_plugin_manager().commands().get(name)
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -69,7 +83,7 @@ def cli() -> None:
     """Allos: a coding agent that works with any model.
 
     Run a task with `allos run "TASK"`, chat with `allos chat`; see what is installed with
-    `allos plugins list`.
+    `allos plugins list` (which also lists commands that plugins add).
     """
 
 
