@@ -172,15 +172,21 @@ def tools_list(as_json: bool) -> None:
         props = row["parameters"].get("properties", {})
         required = set(row["parameters"].get("required", []))
         args = ", ".join(p if p in required else f"{p}?" for p in props)
-        first_line = (row["description"] or "").strip().splitlines()[:1]
         table.add_row(
             row["name"],
             row["default_permission"],
             escape(args),
-            escape(first_line[0] if first_line else ""),
+            escape(_first_sentence(row["description"])),
         )
     out_console().print(table)
     _print_conflicts(manager)
+
+
+def _first_sentence(text: str | None) -> str:
+    """The table shows a summary; ``--json`` has the whole description."""
+    first_line = (text or "").strip().split("\n", 1)[0]
+    sentence = first_line.split(". ", 1)[0]
+    return sentence if sentence.endswith(".") or not sentence else sentence + "."
 
 
 def _print_conflicts(manager: Any) -> None:
