@@ -201,7 +201,9 @@ class Agent:
         self.context = context or ContextBudget()
         self.max_tool_output_chars = max_tool_output_chars
         self.tool_context = ToolContext(
-            workspace=self.workspace, extra=dict(tool_context_extra or {})
+            workspace=self.workspace,
+            extra=dict(tool_context_extra or {}),
+            read_denied=self._read_denied,
         )
         from allos_core.prompts import build_system_prompt
 
@@ -220,6 +222,20 @@ class Agent:
         self._messages: list[Message] = self._initial_messages()
 
     # -- set-up --------------------------------------------------------------------------------
+    def _read_denied(self, relative_path: str) -> bool:
+        """Whether the user's rules deny ``read_file`` for this workspace-relative path.
+
+        Given to tools as :attr:`ToolContext.read_denied`, so searches (``grep``, ``glob``,
+        listings) skip files the user keeps from ``read_file``. Only the user's rules count
+        (``self.permissions``, read at call time so replacing it takes effect): plugins'
+        ``allos_check_permission`` answers need a real call and are not consulted here.
+        """
+        rules = self.permissions
+        if rules is None:
+            return False
+        answer = rules.decide_one("read_file", relative_path, path_like=True)
+        return answer is not None and answer.decision == "deny"
+
     @property
     def plugin_manager(self) -> PluginManager:
         """The plugin manager (discovering installed plugins on first use if none was given)."""

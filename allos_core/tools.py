@@ -68,11 +68,17 @@ class ToolContext:
 
     ``workspace`` is the root every tool acts inside. Use :meth:`resolve_path` for every path a
     model gives you: it refuses anything that resolves outside the workspace.
+
+    ``read_denied`` answers whether reading a file is denied (see :meth:`is_read_denied`); the
+    agent sets it from the user's permission rules.
     """
 
     workspace: Path = field(default_factory=Path.cwd)
     #: extra values an embedder wants tools to see
     extra: dict[str, Any] = field(default_factory=dict)
+    #: a predicate over a workspace-relative path (``/`` separators): True when reading that file
+    #: is denied, as for ``read_file(PATH)``; None when nothing is denied
+    read_denied: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.workspace = Path(os.path.realpath(self.workspace))
@@ -101,6 +107,21 @@ class ToolContext:
                 f"{text}: outside the workspace {self.workspace}; only paths inside it are allowed"
             )
         return Path(real_text)
+
+    def is_read_denied(self, relative_path: str) -> bool:
+        """Whether reading the file at ``relative_path`` (workspace-relative, ``/`` separators)
+        is denied.
+
+        Tools that read or reveal file contents in bulk (search, grep, listings) must skip the
+        files for which this returns True, so that a user's deny rule for ``read_file(PATTERN)``
+        also covers them. False when no predicate is set.
+        """
+        predicate = self.read_denied
+        if predicate is None:
+            return False
+        if relative_path.startswith("./"):
+            relative_path = relative_path[2:]
+        return bool(predicate(relative_path))
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the workspace, with ``/`` separators (``.`` for the root)."""

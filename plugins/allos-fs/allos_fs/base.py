@@ -1,4 +1,5 @@
-"""What every file tool shares: the path permission subject and sandboxed path resolution."""
+"""What every file tool shares: the path permission subject, sandboxed path resolution, and
+the check that keeps files the user denies reading out of searches."""
 
 from __future__ import annotations
 
@@ -43,6 +44,29 @@ def resolve(context: ToolContext, raw: str) -> tuple[Path, str]:
     except (UnicodeError, ValueError) as exc:
         raise FileToolError(f"{raw!r} is not a usable path ({exc})") from None
     return real, context.relative(real)
+
+
+def read_withheld(context: ToolContext, rel: str, real_path: str | None = None) -> bool:
+    """Whether a search must withhold this file because the user denies reading it.
+
+    ``rel`` is the entry's workspace-relative path; ``real_path`` (for a symlink, its resolved
+    target inside the workspace) is checked too, so a link to ``.env`` is withheld like ``.env``.
+    Cheap when no predicate is set (the usual case outside the agent).
+    """
+    if context.read_denied is None:
+        return False
+    if context.is_read_denied(rel):
+        return True
+    if real_path is None:
+        return False
+    real_rel = context.relative(Path(real_path))
+    return real_rel != rel and context.is_read_denied(real_rel)
+
+
+def withheld_note(count: int, what: str = "file") -> str:
+    """``2 files skipped: denied by permission rules`` (for search results)."""
+    plural = what if count == 1 else what + "s"
+    return f"{count} {plural} skipped: denied by permission rules"
 
 
 def human_size(size: int) -> str:

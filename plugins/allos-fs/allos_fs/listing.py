@@ -7,7 +7,7 @@ import stat
 from typing import TYPE_CHECKING
 
 from allos_core.tools import ToolContext, ToolResult, run_in_thread
-from allos_fs.base import PathTool, human_size, resolve
+from allos_fs.base import PathTool, human_size, read_withheld, resolve, withheld_note
 from allos_fs.files import FileToolError
 from allos_fs.ignore import Entry, walk
 
@@ -54,7 +54,11 @@ class ListDirectory(PathTool):
         lines: list[str] = []
         total = 0
         folders = files = 0
+        withheld = 0
         for entry in entries:
+            if not entry.is_dir and _withheld(context, entry):
+                withheld += 1
+                continue
             total += 1
             if entry.is_dir:
                 folders += 1
@@ -63,10 +67,15 @@ class ListDirectory(PathTool):
             if len(lines) < MAX_ENTRIES:
                 lines.append(_format(entry))
         metadata = {"path": rel, "entries": total, "folders": folders, "files": files}
+        if withheld:
+            metadata["withheld"] = withheld
         if not lines:
-            empty = "(empty folder" + (
-                ", or everything in it is hidden or ignored)" if args.recursive else ")"
-            )
+            if withheld:
+                empty = f"(nothing to show: {withheld_note(withheld)})"
+            else:
+                empty = "(empty folder" + (
+                    ", or everything in it is hidden or ignored)" if args.recursive else ")"
+                )
             return ToolResult(f"{rel}/ {empty}" if rel != "." else empty, metadata=metadata)
         if total > len(lines):
             metadata["truncated"] = True
@@ -74,7 +83,25 @@ class ListDirectory(PathTool):
                 f"[… and {total - len(lines)} more entries not shown ({total} in all). List a "
                 "subfolder, or use glob to find files by name.]"
             )
+        if withheld:
+            lines.append(f"[{withheld_note(withheld)}.]")
         return ToolResult("\n".join(lines), metadata=metadata)
+
+
+def _withheld(context: ToolContext, entry: Entry) -> bool:
+    """Whether a file entry is kept out of the listing by a deny rule for ``read_file``.
+
+    A symlink is judged by its own path and, when it points inside the workspace, its target's.
+    """
+    if context.read_denied is None:
+        return False
+    target = None
+    if entry.is_symlink:
+        try:
+            target = str(context.resolve_path(entry.path))
+        except Exception:
+            target = None
+    return read_withheld(context, entry.rel, target)
 
 
 def _format(entry: Entry) -> str:

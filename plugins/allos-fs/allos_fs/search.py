@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from allos_core.tools import ToolContext, ToolResult, run_in_thread
-from allos_fs.base import PathTool, resolve
+from allos_fs.base import PathTool, read_withheld, resolve, withheld_note
 from allos_fs.files import (
     SNIFF_BYTES,
     FileToolError,
@@ -101,16 +101,28 @@ class Glob(PathTool):
         start_rel = "" if start == context.workspace else context.relative(start)
         cut = len(start_rel) + 1 if start_rel else 0
         found: list[str] = []
+        withheld = 0
         for entry in walk(context.workspace, start, max_depth=depth, dirs_first=False):
             if entry.is_dir:
                 continue
             if matcher.match(entry.rel[cut:]) is None:
                 continue
-            if entry.is_symlink and _inside_file(context, entry) is None:
+            target = None
+            if entry.is_symlink:
+                target = _inside_file(context, entry)
+                if target is None:
+                    continue
+            if read_withheld(context, entry.rel, target):
+                withheld += 1
                 continue
             found.append(entry.rel)
         if not found:
-            return ToolResult(_no_match(pattern, base_rel), metadata={"matches": 0})
+            metadata = {"matches": 0}
+            message = _no_match(pattern, base_rel)
+            if withheld:
+                metadata["withheld"] = withheld
+                message += f" ({withheld_note(withheld)}.)"
+            return ToolResult(message, metadata=metadata)
         found.sort()
         shown = found[:MAX_GLOB_RESULTS]
         text = "\n".join(shown)
@@ -121,6 +133,9 @@ class Glob(PathTool):
                 f"\n[… and {len(found) - len(shown)} more matches not shown ({len(found)} in "
                 "all). Narrow the pattern or search a subfolder with `path`.]"
             )
+        if withheld:
+            metadata["withheld"] = withheld
+            text += f"\n[{withheld_note(withheld)}.]"
         return ToolResult(text, metadata=metadata)
 
 
@@ -178,8 +193,14 @@ class Grep(PathTool):
         size = 0
         files_with_matches = 0
         skipped_large = 0
+        withheld = 0
         cut = False
-        for file_path, rel in _files_to_search(context, start, file_filter):
+        for file_path, rel, target in _files_to_search(context, start, file_filter):
+            # checked before the file is opened: a denied file's contents never reach the model,
+            # and every denied file counts (not only matching ones, which would leak a match)
+            if read_withheld(context, rel, target):
+                withheld += 1
+                continue
             matches = _search_file(file_path, rel, regex, prefilter)
             if matches is None:
                 skipped_large += 1
@@ -199,6 +220,8 @@ class Grep(PathTool):
             if cut:
                 break
         metadata = {"matches": len(out), "files": files_with_matches}
+        if withheld:
+            metadata["withheld"] = withheld
         if not out:
             where = "the workspace" if start_rel == "." else start_rel
             message = f"No matches for {args.pattern!r} in {where}"
@@ -208,6 +231,8 @@ class Grep(PathTool):
                 message += (
                     f" {skipped_large} files over {MAX_GREP_FILE_BYTES // 2**20} MB were skipped."
                 )
+            if withheld:
+                message += f" ({withheld_note(withheld)}.)"
             return ToolResult(message, metadata=metadata)
         if cut:
             metadata["truncated"] = True
@@ -219,6 +244,8 @@ class Grep(PathTool):
             out.append(
                 f"[{skipped_large} files over {MAX_GREP_FILE_BYTES // 2**20} MB were skipped.]"
             )
+        if withheld:
+            out.append(f"[{withheld_note(withheld)}.]")
         return ToolResult("\n".join(out), metadata=metadata)
 
 
@@ -250,10 +277,16 @@ def _file_filter(pattern: str, start: Path, context: ToolContext):  # type: igno
     return lambda rel, name: regex.match(rel[cut:]) is not None
 
 
-def _files_to_search(context: ToolContext, start: Path, file_filter) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _files_to_search(
+    context: ToolContext,
+    start: Path,
+    file_filter: Callable[[str, str], bool] | None,
+) -> Iterator[tuple[str, str, str | None]]:
+    """``(real_path, rel, symlink_target)`` for each file to search; the target is None unless
+    the entry is a symlink (then it is the real path, checked against deny rules too)."""
     if not start.is_dir():
         rel = context.relative(start)
-        yield str(start), rel
+        yield str(start), rel, None
         return
     for entry in walk(context.workspace, start, dirs_first=False):
         if entry.is_dir:
@@ -262,7 +295,7 @@ def _files_to_search(context: ToolContext, start: Path, file_filter) -> Iterator
             continue
         real = _inside_file(context, entry)
         if real is not None:
-            yield real, entry.rel
+            yield real, entry.rel, real if entry.is_symlink else None
 
 
 def _search_file(
