@@ -13,6 +13,20 @@ Permission rules (``[permissions]`` ``allow`` / ``ask`` / ``deny``) are not over
 collected from every layer: a ``deny`` in the user file still applies in every workspace.
 ``[providers.NAME]`` tables are merged key by key.
 
+The workspace file comes with whatever project was cloned, so it has less power than the user
+file (see :func:`workspace_restriction`):
+
+- it may not set secrets or endpoints: provider options named like a key, token, secret,
+  password, credential or header, and ``base_url`` / ``host`` style options are ignored (a
+  ``base_url`` there would send the user's ``OPENAI_API_KEY`` to a server of the project's choice);
+- its ``allow`` rules apply only when the workspace is trusted: listed (or inside a folder listed)
+  in ``trusted_workspaces`` of the user file, or ``trust_workspace=True`` (``--trust-workspace``).
+  Its ``ask`` and ``deny`` rules always apply: they only make things safer;
+- ``trusted_workspaces`` is read from the user file only.
+
+Everything ignored is kept in :attr:`Settings.ignored`, with the file, the line, the reason and
+where to put it instead; :meth:`Settings.warnings` gives the lines the CLI prints on stderr.
+
 A file looks like this::
 
     provider = "anthropic"
@@ -26,6 +40,9 @@ A file looks like this::
     [permissions]
     allow = ["shell_exec(git status*)", "edit_file(src/**)"]
     deny = ["shell_exec(rm *)"]
+
+    # user file only: workspaces whose allow rules apply (a folder trusts its subfolders)
+    trusted_workspaces = ["~/code/my-project"]
 
 Every problem is a :class:`~allos_core.errors.ConfigError` that names the file, the line and the
 key. :meth:`Settings.describe` lists every value with where it came from (secrets masked), which is
@@ -70,7 +87,24 @@ SCALAR_DEFAULTS: dict[str, Any] = {
     "stream": True,
 }
 RULE_KINDS = ("allow", "ask", "deny")
-_SECRET = re.compile(r"key|token|secret|password", re.I)
+#: the user-file setting listing trusted workspaces
+TRUST_KEY = "trusted_workspaces"
+#: names of values never printed (``token`` but not ``max_tokens``, a count)
+_SECRET = re.compile(r"key|token(?!s)|secret|passw", re.I)
+#: provider options a workspace file may not set: credentials, and headers that could carry one
+_CREDENTIAL = re.compile(r"key|token(?!s)|secret|passw|credential|auth|cookie|header", re.I)
+#: provider options a workspace file may not set: where requests (and the key) are sent
+_ENDPOINT = re.compile(
+    r"url|uri|host|endpoint|proxy|server|address|domain|socket|(?:^|_)base(?:$|_)", re.I
+)
+#: provider options a workspace file may always set
+WORKSPACE_SAFE_OPTIONS = frozenset({"model", "timeout", "max_retries", "temperature", "max_tokens"})
+#: the environment variables of the first-party providers: (api key, server)
+PROVIDER_ENV: dict[str, tuple[str | None, str | None]] = {
+    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
+    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
+    "ollama": (None, "OLLAMA_HOST"),
+}
 
 
 def user_config_path() -> Path:
@@ -98,6 +132,61 @@ def mask(value: Any) -> str:
     return "****" if value else "(empty)"
 
 
+def workspace_restriction(option: str) -> str | None:
+    """Why a workspace file may not set the provider option ``option``, or None when it may.
+
+    ``"secret"`` for credentials (names with key, token, secret, password, credential, auth,
+    cookie or header), ``"endpoint"`` for where requests go (url, host, endpoint, proxy, ...).
+    The common options (``model``, ``timeout``, ``max_retries``, ``temperature``,
+    ``max_tokens``) are always allowed.
+    """
+    if option in WORKSPACE_SAFE_OPTIONS:
+        return None
+    if _CREDENTIAL.search(option):
+        return "secret"
+    if _ENDPOINT.search(option):
+        return "endpoint"
+    return None
+
+
+#: reasons of :class:`IgnoredSetting`, as ``config show`` prints them
+REASON_SECRET = "a workspace file may not set secrets"
+REASON_ENDPOINT = "a workspace file may not set endpoints"
+REASON_UNTRUSTED = "the workspace is not trusted"
+REASON_USER_ONLY = "only the user file can trust workspaces"
+
+
+@dataclass
+class IgnoredSetting:
+    """A value of the workspace file that is not used, and why.
+
+    ``key`` is dotted (``providers.openai.base_url``, ``permissions.allow``); ``value`` is how it
+    is shown (secrets masked); ``message`` is one line: where, what, why, and what to do instead.
+    """
+
+    key: str
+    value: str
+    file: Path
+    line: int | None
+    reason: str
+    message: str
+
+    @property
+    def where(self) -> str:
+        """``FILE:LINE`` (or the file alone when the line is unknown)."""
+        return f"{self.file}:{self.line}" if self.line else str(self.file)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "value": self.value,
+            "file": str(self.file),
+            "line": self.line,
+            "reason": self.reason,
+            "message": self.message,
+        }
+
+
 @dataclass
 class RuleSetting:
     """One permission rule and where it came from."""
@@ -123,6 +212,16 @@ class Settings:
     files: list[Path] = field(default_factory=list)
     #: the provider set by the files and the environment (before flags)
     configured_provider: str | None = None
+    #: ``trusted_workspaces`` of the user file
+    trusted_workspaces: list[str] = field(default_factory=list)
+    #: the workspace folder (resolved) and the user config file these settings were read for
+    workspace: Path | None = None
+    user_file: Path | None = None
+    #: whether the workspace file's ``allow`` rules apply, and why ("" when not trusted)
+    workspace_trusted: bool = False
+    trust_source: str = ""
+    #: the workspace file's values that were not used
+    ignored: list[IgnoredSetting] = field(default_factory=list)
 
     # -- views -----------------------------------------------------------------------------------
     @property
@@ -188,8 +287,40 @@ class Settings:
 
         return PermissionRules.from_lists(**self.permission_lists())
 
+    def warnings(self) -> list[tuple[str, str]]:
+        """What was ignored, as ``(level, one line)``: ``warning`` for secrets and endpoints,
+        ``notice`` for the ``allow`` rules of an untrusted workspace (one line for all of them)."""
+        lines = [("warning", i.message) for i in self.ignored if i.reason != REASON_UNTRUSTED]
+        untrusted = [i for i in self.ignored if i.reason == REASON_UNTRUSTED]
+        if untrusted:
+            shown = ", ".join(i.value for i in untrusted[:3])
+            if len(untrusted) > 3:
+                shown += f", +{len(untrusted) - 3} more"
+            count = f"{len(untrusted)} allow rule{'s' if len(untrusted) > 1 else ''}"
+            lines.append(
+                (
+                    "notice",
+                    f"{untrusted[0].where}: ignored {count} ({shown}): {REASON_UNTRUSTED}; "
+                    + self.how_to_trust(),
+                )
+            )
+        return lines
+
+    def how_to_trust(self) -> str:
+        """How to trust this workspace (flag, or an entry in the user file)."""
+        folder = str(self.workspace) if self.workspace else "/path/to/workspace"
+        user = f" {self.user_file}" if self.user_file else ""
+        return (
+            f"to use them, pass --trust-workspace, or add {TRUST_KEY} = [{_toml_string(folder)}]"
+            f" to your user config file{user}"
+        )
+
     def describe(self) -> list[tuple[str, str, str]]:
-        """Every setting as ``(key, value shown, source)``; secrets are masked."""
+        """Every setting as ``(key, value shown, source)``; secrets are masked.
+
+        Then whether the workspace is trusted, and every ignored value of the workspace file
+        with ``ignored: REASON (line N)`` as its source.
+        """
         rows: list[tuple[str, str, str]] = []
         for key in SCALAR_DEFAULTS:
             rows.append((key, _show(key, self.values.get(key)), self.source(key)))
@@ -199,6 +330,16 @@ class Settings:
                 rows.append((key, _show(key, value), self.source(key)))
         for rule in self.rules:
             rows.append((f"permissions.{rule.kind}", rule.rule, rule.source))
+        if self.trusted_workspaces:
+            shown = ", ".join(self.trusted_workspaces)
+            rows.append((TRUST_KEY, shown, self.source(TRUST_KEY)))
+        if self.workspace is not None:
+            state = "trusted" if self.workspace_trusted else "not trusted"
+            source = self.trust_source or f"not in {TRUST_KEY}, no --trust-workspace"
+            rows.append(("workspace", state, source))
+        for item in self.ignored:
+            at = f"line {item.line}" if item.line else str(item.file)
+            rows.append((item.key, item.value, f"ignored: {item.reason} ({at})"))
         return rows
 
     def to_dict(self, *, masked: bool = True) -> dict[str, Any]:
@@ -214,6 +355,13 @@ class Settings:
                 for name, options in self.providers.items()
             },
             "permissions": self.permission_lists(),
+            TRUST_KEY: list(self.trusted_workspaces),
+            "workspace": {
+                "path": str(self.workspace) if self.workspace else None,
+                "trusted": self.workspace_trusted,
+                "trust_source": self.trust_source or None,
+            },
+            "ignored": [item.to_dict() for item in self.ignored],
             "sources": dict(self.sources),
             "files": [str(p) for p in self.files],
         }
@@ -232,9 +380,16 @@ class Settings:
                 for kind in RULE_KINDS:
                     for rule in (value or {}).get(kind) or []:
                         self.rules.append(RuleSetting(kind, rule, source))
+            elif key == TRUST_KEY:
+                self.trusted_workspaces.extend(value or [])
+                self.sources[TRUST_KEY] = source
             elif value is not None:
                 self.values[key] = value
                 self.sources[key] = source
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _show(key: str, value: Any) -> str:
@@ -259,23 +414,31 @@ def load_settings(
     flags: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     user_file: Path | None = None,
+    trust_workspace: bool = False,
 ) -> Settings:
     """Merge defaults, the user file, the workspace file, the environment and ``flags``.
 
     ``flags`` holds the command line's values (``None`` for an option not given) and optionally
     ``permissions`` (``{"allow": [...], ...}``) and ``providers`` (``{"openai": {...}}``).
+    ``trust_workspace=True`` (``--trust-workspace``) makes the workspace file's ``allow`` rules
+    apply without a ``trusted_workspaces`` entry. What the workspace file may not set is left out
+    and recorded in :attr:`Settings.ignored`.
     """
     settings = Settings()
     environ = os.environ if environ is None else environ
     user = user_file or user_config_path()
     workspace_file = workspace_config_path(workspace)
-    same = _same_file(user, workspace_file)
-    for path, label in ((user, "user file"), (workspace_file, "workspace file")):
-        if label == "workspace file" and same:
-            continue
-        if path.is_file():
-            settings.apply(read_config_file(path), f"{label} {path}")
-            settings.files.append(path)
+    settings.workspace = workspace_file.parent.resolve()
+    settings.user_file = user
+    if user.is_file():
+        settings.apply(read_config_file(user), f"user file {user}")
+        settings.files.append(user)
+    settings.workspace_trusted, settings.trust_source = _trust(settings, trust_workspace)
+    if workspace_file.is_file() and not _same_file(user, workspace_file):
+        data, text = _read_config(workspace_file)
+        data = restrict_workspace_config(data, workspace_file, text, settings)
+        settings.apply(data, f"workspace file {workspace_file}")
+        settings.files.append(workspace_file)
     for key, value in _from_environment(environ).items():
         settings.apply({key: value}, f"env {ENV_VARS[key]}")
     settings.configured_provider = settings.values.get("provider")
@@ -289,6 +452,94 @@ def load_settings(
         for rule in settings.rules[first_rule:]:
             rule.source = f"flag --{rule.kind}"
     return settings
+
+
+def _trust(settings: Settings, flag: bool) -> tuple[bool, str]:
+    """Whether the workspace is trusted, and why (the flag, or a ``trusted_workspaces`` entry).
+
+    An entry trusts that folder and every folder inside it.
+    """
+    if flag:
+        return True, "flag --trust-workspace"
+    workspace = settings.workspace
+    if workspace is None:
+        return False, ""
+    for entry in settings.trusted_workspaces:
+        folder = Path(entry).expanduser().resolve()
+        if workspace == folder or folder in workspace.parents:
+            return True, f"{TRUST_KEY} in {settings.source(TRUST_KEY)} ({entry})"
+    return False, ""
+
+
+def restrict_workspace_config(
+    data: Mapping[str, Any], file: Path, text: str, settings: Settings
+) -> dict[str, Any]:
+    """``data`` (a validated workspace file) without what a workspace file may not set.
+
+    Secrets and endpoints in ``[providers.*]``, ``trusted_workspaces``, and the ``allow`` rules
+    unless ``settings.workspace_trusted``. Each value left out is added to ``settings.ignored``.
+    """
+    result = dict(data)
+    ignored = _Ignorer(file, text, settings)
+    if "providers" in result:
+        result["providers"] = {
+            name: ignored.provider_options(name, options or {})
+            for name, options in result["providers"].items()
+        }
+    if TRUST_KEY in result:
+        ignored.trust_list(result.pop(TRUST_KEY) or [])
+    permissions = result.get("permissions") or {}
+    if permissions.get("allow") and not settings.workspace_trusted:
+        ignored.allow_rules(permissions["allow"])
+        result["permissions"] = {**permissions, "allow": []}
+    return result
+
+
+class _Ignorer:
+    """Records the values of one workspace file that are left out, with their line."""
+
+    def __init__(self, file: Path, text: str, settings: Settings) -> None:
+        self.file, self.text, self.settings = file, text, settings
+        user = settings.user_file
+        self.user_note = f"your user config file {user}" if user else "your user config file"
+
+    def _add(self, loc: tuple[str, ...], value: str, reason: str, why: str) -> None:
+        line = find_key_line(self.text, loc) if self.text else None
+        where = f"{self.file}:{line}" if line else str(self.file)
+        key = ".".join(loc)
+        label = f"allow rule {value!r}" if loc == ("permissions", "allow") else key
+        message = f"{where}: ignored {label}: {why}"
+        self.settings.ignored.append(IgnoredSetting(key, value, self.file, line, reason, message))
+
+    def provider_options(self, name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The options a workspace file may set; the others are recorded."""
+        kept: dict[str, Any] = {}
+        key_env, url_env = PROVIDER_ENV.get(name, (None, None))
+        for option, value in options.items():
+            kind = workspace_restriction(option)
+            if kind is None:
+                kept[option] = value
+                continue
+            instead = f"put it in {self.user_note}"
+            if kind == "secret":
+                reason, shown = REASON_SECRET, mask(value)
+                if key_env and option == "api_key":
+                    instead += f" or set {key_env}"
+            else:
+                reason, shown = REASON_ENDPOINT, _show(option, value)
+                instead += (f", set {url_env}" if url_env else "") + ", or pass --base-url"
+            why = f"{reason} (it comes with the project); {instead}"
+            self._add(("providers", name, option), shown, reason, why)
+        return kept
+
+    def trust_list(self, entries: list[str]) -> None:
+        why = f"{REASON_USER_ONLY} (a project cannot trust itself); put it in {self.user_note}"
+        self._add((TRUST_KEY,), ", ".join(entries), REASON_USER_ONLY, why)
+
+    def allow_rules(self, rules: list[str]) -> None:
+        why = f"{REASON_UNTRUSTED}; {self.settings.how_to_trust()}"
+        for rule in rules:
+            self._add(("permissions", "allow"), rule, REASON_UNTRUSTED, why)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -353,7 +604,11 @@ def _load_toml(text: str) -> dict[str, Any]:
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and validate one config file; errors name the file, the line and the key."""
-    file = Path(path)
+    return _read_config(Path(path))[0]
+
+
+def _read_config(file: Path) -> tuple[dict[str, Any], str]:
+    """The validated contents of ``file``, and its text (to find the line of a key)."""
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -373,7 +628,7 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{where}: invalid TOML: {reason}",
             hint="fix the syntax (see https://toml.io); strings need quotes",
         ) from None
-    return validate_config(data, file, text)
+    return validate_config(data, file, text), text
 
 
 def _decode_error_line(exc: Exception, message: str) -> int | None:
@@ -420,6 +675,14 @@ def validate_config(data: Mapping[str, Any], file: Path, text: str = "") -> dict
                 line = find_key_line(text, ("permissions", kind)) if text else None
                 where = f"{file}:{line}" if line else str(file)
                 raise ConfigError(f"{where}: {exc}", hint=exc.hint) from None
+    for index, entry in enumerate(result.get(TRUST_KEY) or []):
+        if not Path(entry).expanduser().is_absolute():
+            line = find_key_line(text, (TRUST_KEY,)) if text else None
+            where = f"{file}:{line}" if line else str(file)
+            raise ConfigError(
+                f"{where}: {TRUST_KEY}[{index}]: {entry!r} is not an absolute path",
+                hint=f'write the full path, for example {TRUST_KEY} = ["~/code/my-project"]',
+            )
     return result
 
 
@@ -435,7 +698,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 def _known_keys(parent: tuple[Any, ...]) -> list[str]:
     if not parent:
-        return [*SCALAR_DEFAULTS, "providers", "permissions"]
+        return [*SCALAR_DEFAULTS, "providers", "permissions", TRUST_KEY]
     if parent == ("permissions",):
         return list(RULE_KINDS)
     return []
@@ -491,6 +754,7 @@ def _file_model() -> Any:
         stream: bool | None = None
         providers: dict[str, ProviderOptions] = Field(default_factory=dict)
         permissions: Permissions | None = None
+        trusted_workspaces: list[str] | None = None
 
     _FILE_MODEL = ConfigFile
     return ConfigFile

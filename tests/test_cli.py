@@ -293,7 +293,8 @@ def test_config_rules_apply(workspace, tmp_path):
         '[permissions]\nallow = ["shell_exec(touch *)"]\n', encoding="utf-8"
     )
     turns = [{"tool_calls": [call("shell_exec", command="touch from-config")]}, "done"]
-    result = invoke(*scripted(workspace, turns), "go")
+    # the allow rules of a workspace file apply once the workspace is trusted
+    result = invoke(*scripted(workspace, turns), "--trust-workspace", "go")
     assert result.exit_code == 0
     assert (workspace / "from-config").exists()
 

@@ -23,18 +23,25 @@ def config() -> None:
 
     Settings come from the user config file, then allos.toml in the workspace (which wins), then
     the environment (ALLOS_PROVIDER, ALLOS_MODEL, ALLOS_MAX_ITERATIONS), then command-line flags.
+    A workspace allos.toml cannot set keys, tokens or server URLs, and its allow rules apply only
+    to a trusted workspace (trusted_workspaces in the user file, or --trust-workspace).
     """
 
 
 @config.command("show")
 @_WORKSPACE
+@click.option("--trust-workspace", is_flag=True, help="Show the settings as `allos run --trust-workspace` would use them.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, for scripts.")
-def config_show(workspace: str | None, as_json: bool) -> None:
-    """Print every setting with the place its value came from (secrets masked)."""
+def config_show(workspace: str | None, trust_workspace: bool, as_json: bool) -> None:
+    """Print every setting with the place its value came from (secrets masked).
+
+    Values of the workspace's allos.toml that are not used are listed too, with the reason and
+    what to do instead.
+    """
     from allos_core.config import load_settings
 
     with handle_errors():
-        settings = load_settings(workspace or Path.cwd())
+        settings = load_settings(workspace or Path.cwd(), trust_workspace=trust_workspace)
     if as_json:
         click.echo(json.dumps(settings.to_dict(), indent=2))
         return
@@ -43,13 +50,22 @@ def config_show(workspace: str | None, as_json: bool) -> None:
 
     from allos_core.cli.ui import out_console
 
-    table = Table(title="Allos configuration", title_justify="left")
+    title = "Allos configuration"
+    if settings.workspace is not None:
+        title += f" · workspace {settings.workspace}"
+    table = Table(title=escape(title), title_justify="left")
     for column in ("setting", "value", "source"):
         table.add_column(column, overflow="fold")
     for key, value, source in settings.describe():
-        style = "dim" if source == "default" else ""
+        style = "dim" if source == "default" else "yellow" if source.startswith("ignored") else ""
         table.add_row(escape(key), escape(value), escape(source), style=style)
-    out_console().print(table)
+    console = out_console()
+    console.print(table)
+    warnings = settings.warnings()
+    if warnings:
+        console.print("\nIgnored from the workspace file:")
+        for level, message in warnings:
+            console.print(f"  {escape(level)}: {escape(message)}", soft_wrap=True)
 
 
 @config.command("path")

@@ -28,6 +28,7 @@ class AgentOptions:
     system: str | None = None
     append_system: str | None = None
     no_stream: bool = False
+    trust_workspace: bool = False
     json: bool = False
     verbose: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -76,6 +77,7 @@ def agent_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-iterations", type=_POSITIVE, metavar="N", help="Stop after N model requests (default 50)."),
         click.option("--max-total-tokens", type=_POSITIVE, metavar="N", help="Stop once the run has used N tokens (input + output)."),
         click.option("--workspace", type=click.Path(exists=True, file_okay=False, resolve_path=True), metavar="DIR", help="Folder the tools work in (default: the current directory)."),
+        click.option("--trust-workspace", is_flag=True, help="Use the allow rules of the workspace's allos.toml (ignored unless trusted)."),
         click.option("--system", metavar="TEXT", help="Replace the default system prompt."),
         click.option("--append-system", metavar="TEXT", help="Add to the default system prompt."),
         click.option("--no-stream", is_flag=True, help="Wait for each whole answer instead of streaming it."),

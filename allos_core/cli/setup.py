@@ -115,10 +115,22 @@ def check_tools(manager: PluginManager, names: tuple[str, ...]) -> list[str] | N
 
 
 def load_cli_settings(options: AgentOptions) -> Settings:
-    """The merged settings for these options (files, environment, flags)."""
+    """The merged settings for these options (files, environment, flags).
+
+    What the workspace's ``allos.toml`` may not set (secrets, endpoints, and its allow rules
+    unless the workspace is trusted) is left out with one line on stderr each.
+    """
+    from allos_core.cli.ui import print_warning
     from allos_core.config import load_settings
 
-    return load_settings(options.workspace or Path.cwd(), flags=options.flags())
+    settings = load_settings(
+        options.workspace or Path.cwd(),
+        flags=options.flags(),
+        trust_workspace=options.trust_workspace,
+    )
+    for level, message in settings.warnings():
+        print_warning(level, message)
+    return settings
 
 
 @dataclass

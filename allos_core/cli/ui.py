@@ -50,5 +50,13 @@ def print_error(message: str, hint: str | None = None) -> None:
         console.print(f"[dim]hint:[/] {escape(hint)}")
 
 
+def print_warning(level: str, message: str) -> None:
+    """One line on stderr: ``warning: ...`` or ``notice: ...``."""
+    from rich.markup import escape
+
+    colour = "yellow" if level == "warning" else "cyan"
+    err_console().print(f"[bold {colour}]{escape(level)}:[/] {escape(message)}")
+
+
 def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()

@@ -97,7 +97,7 @@ class OpenAIProvider(Provider):
                 raise AuthenticationError(
                     f"no OpenAI API key: set {self.api_key_env}",
                     hint=f"export {self.api_key_env}=sk-... (keys are at "
-                    "https://platform.openai.com/api-keys), or set api_key in [providers.openai]; "
+                    "https://platform.openai.com/api-keys), or set api_key under [providers.openai] in your user config file; "
                     f"for a local OpenAI-compatible server set {self.base_url_env} instead",
                     provider=self.name,
                 )
