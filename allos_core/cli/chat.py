@@ -235,11 +235,12 @@ class ChatLoop:
     def cmd_tools(self, _: str) -> None:
         from rich.markup import escape
 
+        from allos_core.cli.ui import first_sentence
+
         for name, tool in sorted(self.agent.tools.items()):
-            first = (tool.description or "").strip().splitlines()[:1]
             self.console.print(
                 f"  [bold]{escape(name)}[/] [dim]({tool.default_permission})[/] "
-                f"{escape(first[0] if first else '')}"
+                f"{escape(first_sentence(tool.description))}"
             )
 
     def cmd_session(self, _: str) -> None:

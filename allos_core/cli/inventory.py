@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from allos_core.cli.ui import out_console
+from allos_core.cli.ui import first_sentence, out_console
 
 
 def _manager() -> Any:
@@ -176,17 +176,10 @@ def tools_list(as_json: bool) -> None:
             row["name"],
             row["default_permission"],
             escape(args),
-            escape(_first_sentence(row["description"])),
+            escape(first_sentence(row["description"])),
         )
     out_console().print(table)
     _print_conflicts(manager)
-
-
-def _first_sentence(text: str | None) -> str:
-    """The table shows a summary; ``--json`` has the whole description."""
-    first_line = (text or "").strip().split("\n", 1)[0]
-    sentence = first_line.split(". ", 1)[0]
-    return sentence if sentence.endswith(".") or not sentence else sentence + "."
 
 
 def _print_conflicts(manager: Any) -> None:

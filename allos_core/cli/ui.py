@@ -60,3 +60,10 @@ def print_warning(level: str, message: str) -> None:
 
 def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def first_sentence(text: str | None) -> str:
+    """The first sentence of a description, for one-line summaries (tool lists)."""
+    first_line = (text or "").strip().split("\n", 1)[0]
+    sentence = first_line.split(". ", 1)[0]
+    return sentence if sentence.endswith(".") or not sentence else sentence + "."
