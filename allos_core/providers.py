@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -219,6 +217,8 @@ _CALL_ID_OK = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 def new_tool_call_id() -> str:
     """A fresh tool-call id valid for every provider (for APIs that give none, like Ollama)."""
+    import uuid  # imported on use: uuid pulls in platform, a cost for every CLI start
+
     return "call_" + uuid.uuid4().hex[:24]
 
 
@@ -230,6 +230,8 @@ def portable_call_id(call_id: str) -> str:
     """
     if _CALL_ID_OK.match(call_id):
         return call_id
+    import uuid
+
     return "call_" + uuid.uuid5(uuid.NAMESPACE_OID, call_id).hex[:24]
 
 
@@ -299,6 +301,8 @@ async def call_with_retries(
                 raise
             delay = retry_after(exc)
             if delay is None:
+                import random
+
                 delay = base_delay * (2**failures) * (0.5 + random.random() / 2)
             failures += 1
             await sleep(min(max(delay, 0.0), max_delay))
