@@ -14,15 +14,9 @@ collected from every layer: a ``deny`` in the user file still applies in every w
 ``[providers.NAME]`` tables are merged key by key.
 
 The workspace file comes with whatever project was cloned, so it has less power than the user
-file (see :func:`workspace_restriction`):
-
-- it may not set secrets or endpoints: provider options named like a key, token, secret,
-  password, credential or header, and ``base_url`` / ``host`` style options are ignored (a
-  ``base_url`` there would send the user's ``OPENAI_API_KEY`` to a server of the project's choice);
-- its ``allow`` rules apply only when the workspace is trusted: listed (or inside a folder listed)
-  in ``trusted_workspaces`` of the user file, or ``trust_workspace=True`` (``--trust-workspace``).
-  Its ``ask`` and ``deny`` rules always apply: they only make things safer;
-- ``trusted_workspaces`` is read from the user file only.
+file (see :func:`workspace_restriction` and :mod:`allos_core.workspace_policy`): it may not set
+secrets or endpoints, its ``allow`` rules apply only in a trusted workspace (``trusted_workspaces``
+of the user file, or ``--trust-workspace``), and it may not set ``trusted_workspaces``.
 
 Everything ignored is kept in :attr:`Settings.ignored`, with the file, the line, the reason and
 where to put it instead; :meth:`Settings.warnings` gives the lines the CLI prints on stderr.
@@ -47,22 +41,71 @@ A file looks like this::
 Every problem is a :class:`~allos_core.errors.ConfigError` that names the file, the line and the
 key. :meth:`Settings.describe` lists every value with where it came from (secrets masked), which is
 what ``allos config show`` prints.
+
+The work is split in small modules, all re-exported here: :mod:`allos_core.config_keys` (the keys
+and defaults), :mod:`allos_core.config_files` (reading and checking one file),
+:mod:`allos_core.config_lines` (the line of a key), :mod:`allos_core.config_display` (masking
+secrets) and :mod:`allos_core.workspace_policy` (what a workspace file may set, trust).
 """
 
 from __future__ import annotations
 
 import os
-import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from allos_core.config_display import is_secret, mask, show_value, toml_string
+from allos_core.config_files import check_rule, read_config_file, read_config_text, validate_config
+from allos_core.config_keys import DEFAULT_MAX_ITERATIONS, RULE_KINDS, SCALAR_DEFAULTS, TRUST_KEY
+from allos_core.config_lines import find_key_line
 from allos_core.errors import ConfigError
+from allos_core.workspace_policy import (
+    PROVIDER_ENV,
+    REASON_ENDPOINT,
+    REASON_SECRET,
+    REASON_UNTRUSTED,
+    REASON_USER_ONLY,
+    WORKSPACE_SAFE_OPTIONS,
+    IgnoredSetting,
+    restrict_workspace_config,
+    workspace_restriction,
+    workspace_trust,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from allos_core.permissions import PermissionRules
+
+__all__ = [
+    "CONFIG_FILE_ENV",
+    "DEFAULT_MAX_ITERATIONS",
+    "ENV_VARS",
+    "PROVIDER_ENV",
+    "REASON_ENDPOINT",
+    "REASON_SECRET",
+    "REASON_UNTRUSTED",
+    "REASON_USER_ONLY",
+    "RULE_KINDS",
+    "SCALAR_DEFAULTS",
+    "TRUST_KEY",
+    "WORKSPACE_FILE",
+    "WORKSPACE_SAFE_OPTIONS",
+    "ConfigError",
+    "IgnoredSetting",
+    "RuleSetting",
+    "Settings",
+    "find_key_line",
+    "is_secret",
+    "load_settings",
+    "mask",
+    "read_config_file",
+    "restrict_workspace_config",
+    "user_config_path",
+    "validate_config",
+    "workspace_config_path",
+    "workspace_restriction",
+]
 
 #: environment variable naming the user config file (instead of the platformdirs location)
 CONFIG_FILE_ENV = "ALLOS_CONFIG_FILE"
@@ -73,37 +116,6 @@ ENV_VARS = {
     "provider": "ALLOS_PROVIDER",
     "model": "ALLOS_MODEL",
     "max_iterations": "ALLOS_MAX_ITERATIONS",
-}
-
-DEFAULT_MAX_ITERATIONS = 50
-#: top-level single values a file may set, with their defaults
-SCALAR_DEFAULTS: dict[str, Any] = {
-    "provider": None,
-    "model": None,
-    "max_iterations": DEFAULT_MAX_ITERATIONS,
-    "max_total_tokens": None,
-    "system_prompt": None,
-    "append_system_prompt": None,
-    "stream": True,
-}
-RULE_KINDS = ("allow", "ask", "deny")
-#: the user-file setting listing trusted workspaces
-TRUST_KEY = "trusted_workspaces"
-#: names of values never printed (``token`` but not ``max_tokens``, a count)
-_SECRET = re.compile(r"key|token(?!s)|secret|passw", re.I)
-#: provider options a workspace file may not set: credentials, and headers that could carry one
-_CREDENTIAL = re.compile(r"key|token(?!s)|secret|passw|credential|auth|cookie|header", re.I)
-#: provider options a workspace file may not set: where requests (and the key) are sent
-_ENDPOINT = re.compile(
-    r"url|uri|host|endpoint|proxy|server|address|domain|socket|(?:^|_)base(?:$|_)", re.I
-)
-#: provider options a workspace file may always set
-WORKSPACE_SAFE_OPTIONS = frozenset({"model", "timeout", "max_retries", "temperature", "max_tokens"})
-#: the environment variables of the first-party providers: (api key, server)
-PROVIDER_ENV: dict[str, tuple[str | None, str | None]] = {
-    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
-    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
-    "ollama": (None, "OLLAMA_HOST"),
 }
 
 
@@ -120,71 +132,6 @@ def user_config_path() -> Path:
 def workspace_config_path(workspace: str | os.PathLike[str] | None = None) -> Path:
     """``allos.toml`` at the root of ``workspace`` (default: the current directory)."""
     return Path(workspace or Path.cwd()) / WORKSPACE_FILE
-
-
-def is_secret(key: str) -> bool:
-    """Whether a setting's value must never be printed (api keys, tokens, secrets)."""
-    return bool(_SECRET.search(key.rsplit(".", 1)[-1]))
-
-
-def mask(value: Any) -> str:
-    """What ``config show`` prints instead of a secret."""
-    return "****" if value else "(empty)"
-
-
-def workspace_restriction(option: str) -> str | None:
-    """Why a workspace file may not set the provider option ``option``, or None when it may.
-
-    ``"secret"`` for credentials (names with key, token, secret, password, credential, auth,
-    cookie or header), ``"endpoint"`` for where requests go (url, host, endpoint, proxy, ...).
-    The common options (``model``, ``timeout``, ``max_retries``, ``temperature``,
-    ``max_tokens``) are always allowed.
-    """
-    if option in WORKSPACE_SAFE_OPTIONS:
-        return None
-    if _CREDENTIAL.search(option):
-        return "secret"
-    if _ENDPOINT.search(option):
-        return "endpoint"
-    return None
-
-
-#: reasons of :class:`IgnoredSetting`, as ``config show`` prints them
-REASON_SECRET = "a workspace file may not set secrets"
-REASON_ENDPOINT = "a workspace file may not set endpoints"
-REASON_UNTRUSTED = "the workspace is not trusted"
-REASON_USER_ONLY = "only the user file can trust workspaces"
-
-
-@dataclass
-class IgnoredSetting:
-    """A value of the workspace file that is not used, and why.
-
-    ``key`` is dotted (``providers.openai.base_url``, ``permissions.allow``); ``value`` is how it
-    is shown (secrets masked); ``message`` is one line: where, what, why, and what to do instead.
-    """
-
-    key: str
-    value: str
-    file: Path
-    line: int | None
-    reason: str
-    message: str
-
-    @property
-    def where(self) -> str:
-        """``FILE:LINE`` (or the file alone when the line is unknown)."""
-        return f"{self.file}:{self.line}" if self.line else str(self.file)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "value": self.value,
-            "file": str(self.file),
-            "line": self.line,
-            "reason": self.reason,
-            "message": self.message,
-        }
 
 
 @dataclass
@@ -311,7 +258,7 @@ class Settings:
         folder = str(self.workspace) if self.workspace else "/path/to/workspace"
         user = f" {self.user_file}" if self.user_file else ""
         return (
-            f"to use them, pass --trust-workspace, or add {TRUST_KEY} = [{_toml_string(folder)}]"
+            f"to use them, pass --trust-workspace, or add {TRUST_KEY} = [{toml_string(folder)}]"
             f" to your user config file{user}"
         )
 
@@ -323,11 +270,11 @@ class Settings:
         """
         rows: list[tuple[str, str, str]] = []
         for key in SCALAR_DEFAULTS:
-            rows.append((key, _show(key, self.values.get(key)), self.source(key)))
+            rows.append((key, show_value(key, self.values.get(key)), self.source(key)))
         for name in sorted(self.providers):
             for option, value in sorted(self.providers[name].items()):
                 key = f"providers.{name}.{option}"
-                rows.append((key, _show(key, value), self.source(key)))
+                rows.append((key, show_value(key, value), self.source(key)))
         for rule in self.rules:
             rows.append((f"permissions.{rule.kind}", rule.rule, rule.source))
         if self.trusted_workspaces:
@@ -388,23 +335,6 @@ class Settings:
                 self.sources[key] = source
 
 
-def _toml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _show(key: str, value: Any) -> str:
-    if value is None:
-        return "(not set)"
-    if is_secret(key):
-        return mask(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        text = value.replace("\n", "\\n")
-        return text if len(text) <= 80 else text[:77] + "..."
-    return str(value)
-
-
 # -- loading ---------------------------------------------------------------------------------------
 
 
@@ -433,9 +363,9 @@ def load_settings(
     if user.is_file():
         settings.apply(read_config_file(user), f"user file {user}")
         settings.files.append(user)
-    settings.workspace_trusted, settings.trust_source = _trust(settings, trust_workspace)
+    settings.workspace_trusted, settings.trust_source = workspace_trust(settings, trust_workspace)
     if workspace_file.is_file() and not _same_file(user, workspace_file):
-        data, text = _read_config(workspace_file)
+        data, text = read_config_text(workspace_file)
         data = restrict_workspace_config(data, workspace_file, text, settings)
         settings.apply(data, f"workspace file {workspace_file}")
         settings.files.append(workspace_file)
@@ -452,94 +382,6 @@ def load_settings(
         for rule in settings.rules[first_rule:]:
             rule.source = f"flag --{rule.kind}"
     return settings
-
-
-def _trust(settings: Settings, flag: bool) -> tuple[bool, str]:
-    """Whether the workspace is trusted, and why (the flag, or a ``trusted_workspaces`` entry).
-
-    An entry trusts that folder and every folder inside it.
-    """
-    if flag:
-        return True, "flag --trust-workspace"
-    workspace = settings.workspace
-    if workspace is None:
-        return False, ""
-    for entry in settings.trusted_workspaces:
-        folder = Path(entry).expanduser().resolve()
-        if workspace == folder or folder in workspace.parents:
-            return True, f"{TRUST_KEY} in {settings.source(TRUST_KEY)} ({entry})"
-    return False, ""
-
-
-def restrict_workspace_config(
-    data: Mapping[str, Any], file: Path, text: str, settings: Settings
-) -> dict[str, Any]:
-    """``data`` (a validated workspace file) without what a workspace file may not set.
-
-    Secrets and endpoints in ``[providers.*]``, ``trusted_workspaces``, and the ``allow`` rules
-    unless ``settings.workspace_trusted``. Each value left out is added to ``settings.ignored``.
-    """
-    result = dict(data)
-    ignored = _Ignorer(file, text, settings)
-    if "providers" in result:
-        result["providers"] = {
-            name: ignored.provider_options(name, options or {})
-            for name, options in result["providers"].items()
-        }
-    if TRUST_KEY in result:
-        ignored.trust_list(result.pop(TRUST_KEY) or [])
-    permissions = result.get("permissions") or {}
-    if permissions.get("allow") and not settings.workspace_trusted:
-        ignored.allow_rules(permissions["allow"])
-        result["permissions"] = {**permissions, "allow": []}
-    return result
-
-
-class _Ignorer:
-    """Records the values of one workspace file that are left out, with their line."""
-
-    def __init__(self, file: Path, text: str, settings: Settings) -> None:
-        self.file, self.text, self.settings = file, text, settings
-        user = settings.user_file
-        self.user_note = f"your user config file {user}" if user else "your user config file"
-
-    def _add(self, loc: tuple[str, ...], value: str, reason: str, why: str) -> None:
-        line = find_key_line(self.text, loc) if self.text else None
-        where = f"{self.file}:{line}" if line else str(self.file)
-        key = ".".join(loc)
-        label = f"allow rule {value!r}" if loc == ("permissions", "allow") else key
-        message = f"{where}: ignored {label}: {why}"
-        self.settings.ignored.append(IgnoredSetting(key, value, self.file, line, reason, message))
-
-    def provider_options(self, name: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        """The options a workspace file may set; the others are recorded."""
-        kept: dict[str, Any] = {}
-        key_env, url_env = PROVIDER_ENV.get(name, (None, None))
-        for option, value in options.items():
-            kind = workspace_restriction(option)
-            if kind is None:
-                kept[option] = value
-                continue
-            instead = f"put it in {self.user_note}"
-            if kind == "secret":
-                reason, shown = REASON_SECRET, mask(value)
-                if key_env and option == "api_key":
-                    instead += f" or set {key_env}"
-            else:
-                reason, shown = REASON_ENDPOINT, _show(option, value)
-                instead += (f", set {url_env}" if url_env else "") + ", or pass --base-url"
-            why = f"{reason} (it comes with the project); {instead}"
-            self._add(("providers", name, option), shown, reason, why)
-        return kept
-
-    def trust_list(self, entries: list[str]) -> None:
-        why = f"{REASON_USER_ONLY} (a project cannot trust itself); put it in {self.user_note}"
-        self._add((TRUST_KEY,), ", ".join(entries), REASON_USER_ONLY, why)
-
-    def allow_rules(self, rules: list[str]) -> None:
-        why = f"{REASON_UNTRUSTED}; {self.settings.how_to_trust()}"
-        for rule in rules:
-            self._add(("permissions", "allow"), rule, REASON_UNTRUSTED, why)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -581,224 +423,5 @@ def _validate_flags(flags: Mapping[str, Any]) -> dict[str, Any]:
     data = {k: v for k, v in flags.items() if v is not None}
     for kind, rules in (data.get("permissions") or {}).items():
         for rule in rules:
-            _check_rule(rule, f"--{kind} {rule!r}")
+            check_rule(rule, f"--{kind} {rule!r}")
     return data
-
-
-def _check_rule(rule: str, where: str) -> None:
-    from allos_core.permissions import Rule
-
-    try:
-        Rule.parse(rule)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}", hint=exc.hint) from None
-
-
-def _load_toml(text: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    return tomllib.loads(text)
-
-
-def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and validate one config file; errors name the file, the line and the key."""
-    return _read_config(Path(path))[0]
-
-
-def _read_config(file: Path) -> tuple[dict[str, Any], str]:
-    """The validated contents of ``file``, and its text (to find the line of a key)."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(
-            f"cannot read config file {file}: {reason}",
-            hint=f"fix or remove {file}",
-        ) from None
-    try:
-        data = _load_toml(text)
-    except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
-        message = str(exc)
-        line = _decode_error_line(exc, message)
-        where = f"{file}:{line}" if line else str(file)
-        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)\s*$", "", message)
-        raise ConfigError(
-            f"{where}: invalid TOML: {reason}",
-            hint="fix the syntax (see https://toml.io); strings need quotes",
-        ) from None
-    return validate_config(data, file, text), text
-
-
-def _decode_error_line(exc: Exception, message: str) -> int | None:
-    line = getattr(exc, "lineno", None)
-    if isinstance(line, int):
-        return line
-    match = re.search(r"line (\d+)", message)
-    return int(match.group(1)) if match else None
-
-
-def validate_config(data: Mapping[str, Any], file: Path, text: str = "") -> dict[str, Any]:
-    """Check ``data`` against the schema; the first problem becomes a :class:`ConfigError`."""
-    from pydantic import ValidationError
-
-    try:
-        model = _file_model().model_validate(dict(data))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(error["loc"])
-        key = _dotted(loc)
-        line = find_key_line(text, loc) if text else None
-        where = f"{file}:{line}" if line else str(file)
-        if error["type"] == "extra_forbidden":
-            parent = loc[:-1]
-            known = _known_keys(parent)
-            raise ConfigError(
-                f"{where}: unknown key {key!r}",
-                hint=f"known keys here: {', '.join(known)}" if known else "remove it",
-            ) from None
-        raise ConfigError(
-            f"{where}: {key}: {error['msg']}",
-            hint=_value_hint(loc),
-        ) from None
-    result = model.model_dump(exclude_unset=True)
-    result.pop("providers", None)
-    result["providers"] = {
-        name: options.model_dump(exclude_unset=True) for name, options in model.providers.items()
-    }
-    for kind, rules in (result.get("permissions") or {}).items():
-        for index, rule in enumerate(rules):
-            try:
-                _check_rule(rule, f"permissions.{kind}[{index}]")
-            except ConfigError as exc:
-                line = find_key_line(text, ("permissions", kind)) if text else None
-                where = f"{file}:{line}" if line else str(file)
-                raise ConfigError(f"{where}: {exc}", hint=exc.hint) from None
-    for index, entry in enumerate(result.get(TRUST_KEY) or []):
-        if not Path(entry).expanduser().is_absolute():
-            line = find_key_line(text, (TRUST_KEY,)) if text else None
-            where = f"{file}:{line}" if line else str(file)
-            raise ConfigError(
-                f"{where}: {TRUST_KEY}[{index}]: {entry!r} is not an absolute path",
-                hint=f'write the full path, for example {TRUST_KEY} = ["~/code/my-project"]',
-            )
-    return result
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + str(part)
-    return text
-
-
-def _known_keys(parent: tuple[Any, ...]) -> list[str]:
-    if not parent:
-        return [*SCALAR_DEFAULTS, "providers", "permissions", TRUST_KEY]
-    if parent == ("permissions",):
-        return list(RULE_KINDS)
-    return []
-
-
-def _value_hint(loc: tuple[Any, ...]) -> str:
-    key = str(loc[0]) if loc else ""
-    if key in ("max_iterations", "max_total_tokens"):
-        return f"{key} is a positive whole number, for example {key} = 50"
-    if key == "permissions":
-        return 'rules are lists of strings, for example allow = ["shell_exec(git status*)"]'
-    if key == "providers" and len(loc) <= 2:
-        return 'provider options go in tables, for example [providers.openai] base_url = "..."'
-    return "see `allos config show` and docs/cli.md for the keys and their types"
-
-
-_FILE_MODEL: Any = None
-
-
-def _file_model() -> Any:
-    """The pydantic schema of a config file (built on first use)."""
-    global _FILE_MODEL
-    if _FILE_MODEL is not None:
-        return _FILE_MODEL
-    from pydantic import BaseModel, ConfigDict, Field
-
-    class ProviderOptions(BaseModel):
-        """Options for one provider; unknown options go to the provider class as they are."""
-
-        model_config = ConfigDict(extra="allow", strict=True)
-        model: str | None = None
-        base_url: str | None = None
-        api_key: str | None = None
-        timeout: float | None = Field(None, gt=0)
-        max_retries: int | None = Field(None, ge=0)
-        temperature: float | None = None
-        max_tokens: int | None = Field(None, gt=0)
-
-    class Permissions(BaseModel):
-        model_config = ConfigDict(extra="forbid", strict=True)
-        allow: list[str] = Field(default_factory=list)
-        ask: list[str] = Field(default_factory=list)
-        deny: list[str] = Field(default_factory=list)
-
-    class ConfigFile(BaseModel):
-        model_config = ConfigDict(extra="forbid", strict=True)
-        provider: str | None = None
-        model: str | None = None
-        max_iterations: int | None = Field(None, gt=0)
-        max_total_tokens: int | None = Field(None, gt=0)
-        system_prompt: str | None = None
-        append_system_prompt: str | None = None
-        stream: bool | None = None
-        providers: dict[str, ProviderOptions] = Field(default_factory=dict)
-        permissions: Permissions | None = None
-        trusted_workspaces: list[str] | None = None
-
-    _FILE_MODEL = ConfigFile
-    return ConfigFile
-
-
-# -- finding a key's line ------------------------------------------------------------------------
-
-_HEADER = re.compile(r"^\s*\[\[?\s*(.+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(
-    r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_\-]+))*)\s*="""
-)
-
-
-def _split_key(text: str) -> list[str]:
-    parts = re.findall(r""""([^"]*)"|'([^']*)'|([A-Za-z0-9_\-]+)""", text)
-    return [a or b or c for a, b, c in parts]
-
-
-def find_key_line(text: str, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line where the key at ``loc`` is written, or None when it cannot be found.
-
-    Follows ``[table]`` headers and dotted keys; list indexes in ``loc`` are ignored (the line
-    of the list's key is returned).
-    """
-    wanted = [str(part) for part in loc if not isinstance(part, int)]
-    if not wanted:
-        return None
-    table: list[str] = []
-    fallback: int | None = None
-    for number, line in enumerate(text.splitlines(), 1):
-        header = _HEADER.match(line)
-        if header:
-            table = _split_key(header.group(1))
-            if table == wanted:
-                return number
-            continue
-        match = _KEY.match(line)
-        if not match:
-            continue
-        path = table + _split_key(match.group(1))
-        if path == wanted:
-            return number
-        if fallback is None and (
-            path[: len(wanted)] == wanted or (path and path[-1] == wanted[-1])
-        ):
-            fallback = number
-    return fallback

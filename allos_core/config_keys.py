@@ -1,0 +1,25 @@
+"""The keys a config file may set, and their defaults.
+
+Shared by the file schema (:mod:`allos_core.config_files`) and the merged settings
+(:mod:`allos_core.config`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_MAX_ITERATIONS = 50
+#: top-level single values a file may set, with their defaults
+SCALAR_DEFAULTS: dict[str, Any] = {
+    "provider": None,
+    "model": None,
+    "max_iterations": DEFAULT_MAX_ITERATIONS,
+    "max_total_tokens": None,
+    "system_prompt": None,
+    "append_system_prompt": None,
+    "stream": True,
+}
+#: the lists of ``[permissions]``
+RULE_KINDS = ("allow", "ask", "deny")
+#: the user-file setting listing trusted workspaces
+TRUST_KEY = "trusted_workspaces"

@@ -1,0 +1,190 @@
+"""What a workspace ``allos.toml`` may set, and whether the workspace is trusted.
+
+The workspace file comes with whatever project was cloned, so it has less power than the user
+file:
+
+- it may not set secrets or endpoints: provider options named like a key, token, secret,
+  password, credential or header, and ``base_url`` / ``host`` style options are ignored (a
+  ``base_url`` there would send the user's ``OPENAI_API_KEY`` to a server of the project's choice);
+- its ``allow`` rules apply only when the workspace is trusted: listed (or inside a folder listed)
+  in ``trusted_workspaces`` of the user file, or ``trust_workspace=True`` (``--trust-workspace``).
+  Its ``ask`` and ``deny`` rules always apply: they only make things safer;
+- ``trusted_workspaces`` is read from the user file only.
+
+Everything left out becomes an :class:`IgnoredSetting` with the file, the line, the reason and
+where to put it instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from allos_core.config_display import mask, show_value
+from allos_core.config_keys import TRUST_KEY
+from allos_core.config_lines import find_key_line
+
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.config import Settings
+
+#: provider options a workspace file may not set: credentials, and headers that could carry one
+_CREDENTIAL = re.compile(r"key|token(?!s)|secret|passw|credential|auth|cookie|header", re.I)
+#: provider options a workspace file may not set: where requests (and the key) are sent
+_ENDPOINT = re.compile(
+    r"url|uri|host|endpoint|proxy|server|address|domain|socket|(?:^|_)base(?:$|_)", re.I
+)
+#: provider options a workspace file may always set
+WORKSPACE_SAFE_OPTIONS = frozenset({"model", "timeout", "max_retries", "temperature", "max_tokens"})
+#: the environment variables of the first-party providers: (api key, server)
+PROVIDER_ENV: dict[str, tuple[str | None, str | None]] = {
+    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
+    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
+    "ollama": (None, "OLLAMA_HOST"),
+}
+
+
+def workspace_restriction(option: str) -> str | None:
+    """Why a workspace file may not set the provider option ``option``, or None when it may.
+
+    ``"secret"`` for credentials (names with key, token, secret, password, credential, auth,
+    cookie or header), ``"endpoint"`` for where requests go (url, host, endpoint, proxy, ...).
+    The common options (``model``, ``timeout``, ``max_retries``, ``temperature``,
+    ``max_tokens``) are always allowed.
+    """
+    if option in WORKSPACE_SAFE_OPTIONS:
+        return None
+    if _CREDENTIAL.search(option):
+        return "secret"
+    if _ENDPOINT.search(option):
+        return "endpoint"
+    return None
+
+
+#: reasons of :class:`IgnoredSetting`, as ``config show`` prints them
+REASON_SECRET = "a workspace file may not set secrets"
+REASON_ENDPOINT = "a workspace file may not set endpoints"
+REASON_UNTRUSTED = "the workspace is not trusted"
+REASON_USER_ONLY = "only the user file can trust workspaces"
+
+
+@dataclass
+class IgnoredSetting:
+    """A value of the workspace file that is not used, and why.
+
+    ``key`` is dotted (``providers.openai.base_url``, ``permissions.allow``); ``value`` is how it
+    is shown (secrets masked); ``message`` is one line: where, what, why, and what to do instead.
+    """
+
+    key: str
+    value: str
+    file: Path
+    line: int | None
+    reason: str
+    message: str
+
+    @property
+    def where(self) -> str:
+        """``FILE:LINE`` (or the file alone when the line is unknown)."""
+        return f"{self.file}:{self.line}" if self.line else str(self.file)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as plain data (the file as a string)."""
+        return {
+            "key": self.key,
+            "value": self.value,
+            "file": str(self.file),
+            "line": self.line,
+            "reason": self.reason,
+            "message": self.message,
+        }
+
+
+def workspace_trust(settings: Settings, flag: bool) -> tuple[bool, str]:
+    """Whether the workspace is trusted, and why (the flag, or a ``trusted_workspaces`` entry).
+
+    An entry trusts that folder and every folder inside it.
+    """
+    if flag:
+        return True, "flag --trust-workspace"
+    workspace = settings.workspace
+    if workspace is None:
+        return False, ""
+    for entry in settings.trusted_workspaces:
+        folder = Path(entry).expanduser().resolve()
+        if workspace == folder or folder in workspace.parents:
+            return True, f"{TRUST_KEY} in {settings.source(TRUST_KEY)} ({entry})"
+    return False, ""
+
+
+def restrict_workspace_config(
+    data: Mapping[str, Any], file: Path, text: str, settings: Settings
+) -> dict[str, Any]:
+    """``data`` (a validated workspace file) without what a workspace file may not set.
+
+    Secrets and endpoints in ``[providers.*]``, ``trusted_workspaces``, and the ``allow`` rules
+    unless ``settings.workspace_trusted``. Each value left out is added to ``settings.ignored``.
+    """
+    result = dict(data)
+    ignored = _Ignorer(file, text, settings)
+    if "providers" in result:
+        result["providers"] = {
+            name: ignored.provider_options(name, options or {})
+            for name, options in result["providers"].items()
+        }
+    if TRUST_KEY in result:
+        ignored.trust_list(result.pop(TRUST_KEY) or [])
+    permissions = result.get("permissions") or {}
+    if permissions.get("allow") and not settings.workspace_trusted:
+        ignored.allow_rules(permissions["allow"])
+        result["permissions"] = {**permissions, "allow": []}
+    return result
+
+
+class _Ignorer:
+    """Records the values of one workspace file that are left out, with their line."""
+
+    def __init__(self, file: Path, text: str, settings: Settings) -> None:
+        self.file, self.text, self.settings = file, text, settings
+        user = settings.user_file
+        self.user_note = f"your user config file {user}" if user else "your user config file"
+
+    def _add(self, loc: tuple[str, ...], value: str, reason: str, why: str) -> None:
+        line = find_key_line(self.text, loc) if self.text else None
+        where = f"{self.file}:{line}" if line else str(self.file)
+        key = ".".join(loc)
+        label = f"allow rule {value!r}" if loc == ("permissions", "allow") else key
+        message = f"{where}: ignored {label}: {why}"
+        self.settings.ignored.append(IgnoredSetting(key, value, self.file, line, reason, message))
+
+    def provider_options(self, name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The options a workspace file may set; the others are recorded."""
+        kept: dict[str, Any] = {}
+        key_env, url_env = PROVIDER_ENV.get(name, (None, None))
+        for option, value in options.items():
+            kind = workspace_restriction(option)
+            if kind is None:
+                kept[option] = value
+                continue
+            instead = f"put it in {self.user_note}"
+            if kind == "secret":
+                reason, shown = REASON_SECRET, mask(value)
+                if key_env and option == "api_key":
+                    instead += f" or set {key_env}"
+            else:
+                reason, shown = REASON_ENDPOINT, show_value(option, value)
+                instead += (f", set {url_env}" if url_env else "") + ", or pass --base-url"
+            why = f"{reason} (it comes with the project); {instead}"
+            self._add(("providers", name, option), shown, reason, why)
+        return kept
+
+    def trust_list(self, entries: list[str]) -> None:
+        why = f"{REASON_USER_ONLY} (a project cannot trust itself); put it in {self.user_note}"
+        self._add((TRUST_KEY,), ", ".join(entries), REASON_USER_ONLY, why)
+
+    def allow_rules(self, rules: list[str]) -> None:
+        why = f"{REASON_UNTRUSTED}; {self.settings.how_to_trust()}"
+        for rule in rules:
+            self._add(("permissions", "allow"), rule, REASON_UNTRUSTED, why)
