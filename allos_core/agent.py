@@ -63,7 +63,14 @@ from allos_core.permissions import (
     rule_text,
     suggested_rule,
 )
-from allos_core.providers import ModelRequest, ModelResponse, Provider, StreamDone, ToolSchema
+from allos_core.providers import (
+    ModelRequest,
+    ModelResponse,
+    Provider,
+    StreamDone,
+    ToolSchema,
+    new_tool_call_id,
+)
 from allos_core.providers import TextDelta as _StreamText
 from allos_core.tools import Tool, ToolContext, ToolResult
 
@@ -220,6 +227,8 @@ class Agent:
         self._state: _RunState | None = None
         self.session: Session | None = self._open_session(session)
         self._messages: list[Message] = self._initial_messages()
+        #: tool-call ids used in this conversation (built on first use; see _unique_call_ids)
+        self._call_ids: set[str] | None = None
 
     # -- set-up --------------------------------------------------------------------------------
     def _read_denied(self, relative_path: str) -> bool:
@@ -461,7 +470,7 @@ class Agent:
             tokens = await self._fit_context(state, schemas)
             state.iterations += 1
             response = await self._request(state, schemas, tokens)
-            message = response.message
+            message = self._unique_call_ids(response.message)
             provider = self.provider
             if message.provider is None:
                 message.provider = provider.name
@@ -478,6 +487,30 @@ class Agent:
                 return
             await self._run_tools(state, calls)
             self._save(state)
+
+    def _unique_call_ids(self, message: Message) -> Message:
+        """``message`` with every tool-call id unique in the conversation.
+
+        Some servers reuse ids ("call_0" on every turn, or twice in one answer); results are
+        matched to calls by id, so a repeated id gets a fresh one before anything runs.
+        """
+        calls = message.tool_calls
+        if not calls:
+            return message
+        seen = self._call_ids
+        if seen is None:
+            seen = self._call_ids = {c.id for m in self._messages for c in m.tool_calls}
+        if len({c.id for c in calls}) == len(calls) and seen.isdisjoint(c.id for c in calls):
+            seen.update(c.id for c in calls)
+            return message
+        parts = []
+        for part in message.parts:
+            if part.type == "tool_call":
+                if part.id in seen:
+                    part = part.model_copy(update={"id": new_tool_call_id()})
+                seen.add(part.id)
+            parts.append(part)
+        return message.model_copy(update={"parts": parts})
 
     async def _fit_context(
         self, state: _RunState, schemas: list[ToolSchema], *, force: bool = False
@@ -595,18 +628,22 @@ class Agent:
             subject = tool.permission_subject(args, context)
         except Exception as exc:  # e.g. a path outside the workspace
             return ToolResult.error(f"{call.name} refused: {exc}")
-        decision = decide_permission(
-            tool,
-            call,
-            args,
-            context,
-            rules=self.permissions,
-            plugin_manager=self.plugin_manager,
-            session=self.session_permissions,
-            yes=self.yes,
-            subjects=subjects,
-            subject=subject,
-        )
+        try:
+            decision = decide_permission(
+                tool,
+                call,
+                args,
+                context,
+                rules=self.permissions,
+                plugin_manager=self.plugin_manager,
+                session=self.session_permissions,
+                yes=self.yes,
+                subjects=subjects,
+                subject=subject,
+            )
+        except Exception as exc:  # e.g. a plugin answering something that is not a decision
+            logger.warning("deciding %s failed", call.name, exc_info=True)
+            decision = PermissionDecision.deny(f"the permission check failed ({exc})", "error")
         if decision.decision == "ask":
             decision = await self._ask(tool, call, args, subject, subjects, decision)
         self._emit(state, ev.PermissionDecided(call, decision, subject))
@@ -646,6 +683,9 @@ class Agent:
             answer = self.ask(request)
             if inspect.isawaitable(answer):
                 answer = await answer
+            # a Ctrl-C during a blocking prompt only requests cancellation: let it land here,
+            # before the tool runs
+            await asyncio.sleep(0)
         except EOFError:
             return self._nobody_to_ask(tool, subjects, decision)
         except Exception as exc:

@@ -137,17 +137,24 @@ class Message(BaseModel):
 def validate_conversation(messages: list[Message]) -> list[str]:
     """Return the problems that would make ``messages`` invalid for some provider.
 
-    Checked: every tool call is answered by exactly one result, in a ``tool`` message that follows
-    it before the next assistant message; no result answers an unknown call. An empty list means
+    Checked: tool-call ids are unique; every tool call is answered by exactly one result, in a
+    ``tool`` message that follows it before the next assistant message; no result answers an
+    unknown call. An empty list means
     the conversation is valid input for every provider.
     """
     problems: list[str] = []
     pending: dict[str, str] = {}
+    used: set[str] = set()
     for index, message in enumerate(messages):
         if message.role == "assistant":
             for call_id, name in pending.items():
                 problems.append(f"message {index}: tool call {call_id} ({name}) has no result")
-            pending = {c.id: c.name for c in message.tool_calls}
+            pending = {}
+            for call in message.tool_calls:
+                if call.id in used:
+                    problems.append(f"message {index}: tool call id {call.id} is used twice")
+                used.add(call.id)
+                pending[call.id] = call.name
         elif message.role == "tool":
             for result in message.tool_results_parts:
                 if result.call_id not in pending:

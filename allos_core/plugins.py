@@ -121,8 +121,19 @@ class PluginManager:
         else:
             self._info_by_plugin[id(plugin)] = info
         self.infos.append(info)
-        self._providers = self._tools = self._commands = None
+        self._forget_collected()
         return info
+
+    def _forget_collected(self) -> None:
+        """Drop what the hooks registered, so the next lookup collects afresh (and once)."""
+        self._providers = self._tools = self._commands = None
+        self.conflicts.clear()
+        for info in self.infos:
+            info.providers.clear()
+            info.tools.clear()
+            info.commands.clear()
+            if info.status == "conflict":
+                info.status, info.error = "ok", None
 
     def load_entry_points(self, groups: Iterable[str] = ENTRY_POINT_GROUPS) -> None:
         """Discover and register plugins from installed distributions."""

@@ -200,3 +200,19 @@ def test_env_switches_limit_and_disable_plugins(installed, monkeypatch):
     loaded = {i.name for i in manager.plugins() if i.status == "ok"}
     assert loaded == {"good_plugin"}
     assert manager.providers() == {}
+
+
+def test_registering_later_collects_again_without_duplicates():
+    class Other:
+        @hookimpl
+        def allos_tools(self):
+            return [echo]
+
+    manager = create_plugin_manager([EchoPlugin()])
+    assert set(manager.tools()) == {"echo"}
+    manager.register(Other())
+    manager.tools()
+    manager.plugins()
+    infos = {i.name: (i.tools, i.status) for i in manager.plugins()}
+    assert infos == {"EchoPlugin": (["echo"], "ok"), "Other": ([], "conflict")}
+    assert len(manager.conflicts) == 1
