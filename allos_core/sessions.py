@@ -11,8 +11,11 @@ versioned JSON::
 Saving is atomic: the new version is written to a temporary file in the same folder, flushed to
 disk, and renamed over the old one, so a crash or a kill at any moment leaves either the old or
 the new version, never a mix. Loading a corrupt file or one written by a newer Allos raises
-:class:`~allos_core.errors.SessionError` and never touches the file. A session records only the
-provider's name and model for each turn — never options, keys or headers.
+:class:`~allos_core.errors.SessionError` and never touches the file. Saving never overwrites a
+file the :class:`Session` did not load or write itself (use :meth:`Session.open` to resume one),
+nor a corrupt file or one written by a newer Allos. Deleting refuses a file that is not an Allos
+session unless forced. A session records only the provider's name and model for each turn —
+never options, keys or headers.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import contextlib
 import json
 import os
 import re
+import shlex
+import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -88,6 +93,26 @@ def _name_from_path(path: Path) -> str:
     return path.name[:-5] if path.name.endswith(".json") else path.name
 
 
+def find_session(name_or_path: str | os.PathLike[str]) -> tuple[str, Path]:
+    """``(name, path)`` of an existing session, for commands that act on one (show, rm).
+
+    Like :func:`session_path`, except that a bare ``NAME.json`` (no folder) means the session in
+    :func:`sessions_dir` when that file exists there, and only otherwise the file in the current
+    folder. The path returned may not exist.
+    """
+    if isinstance(name_or_path, str) and "/" not in name_or_path and os.sep not in name_or_path:
+        stem = name_or_path[:-5] if name_or_path.endswith(".json") else None
+        if stem and is_session_name(stem):
+            stored = sessions_dir() / name_or_path
+            if stored.exists():
+                return stem, stored
+    return session_path(name_or_path)
+
+
+def _file_id(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -138,6 +163,9 @@ class Session:
         self.metadata: dict[str, Any] = metadata if metadata is not None else {}
         self.created_at: datetime = created_at or _now()
         self.updated_at: datetime = updated_at or self.created_at
+        # the version of the file at ``path`` this object last read or wrote (device, inode,
+        # mtime, size); None until it has loaded or saved it. save() overwrites it only then.
+        self._disk: tuple[int, int, int, int] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -161,7 +189,9 @@ class Session:
         """
         name, path = session_path(name_or_path)
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as handle:
+                info = os.fstat(handle.fileno())
+                raw = handle.read()
         except FileNotFoundError:
             shown = f"session {name!r}" if is_session_name(str(name_or_path)) else "session file"
             raise SessionError(
@@ -170,7 +200,9 @@ class Session:
             ) from None
         except OSError as exc:
             raise SessionError(f"cannot read session file {path}: {exc.strerror or exc}") from None
-        return cls._from_bytes(raw, path, name)
+        session = cls._from_bytes(raw, path, name)
+        session._disk = _file_id(info)
+        return session
 
     @classmethod
     def _from_bytes(cls, raw: bytes, path: Path, name: str) -> Session:
@@ -277,28 +309,85 @@ class Session:
         return head[:-1] + b',"messages":' + messages + b"}"
 
     def save(self) -> Path:
-        """Write the session atomically; returns its path."""
-        if self.path is None:
+        """Write the session atomically; returns its path.
+
+        :class:`SessionError`, with the file left untouched, if the content cannot be written as
+        JSON (e.g. a :class:`~pathlib.Path` in :attr:`metadata`), or if a file is already at
+        :attr:`path` that this object neither loaded nor saved (a session started with
+        ``Session(name)`` over an existing one: resume it with :meth:`open` instead), or that is
+        corrupt or written by a newer Allos. A file this object loaded or saved is overwritten,
+        even if another process saved it since (the last save wins).
+        """
+        path = self.path
+        if path is None:
             raise SessionError(
                 "this session has no file to save to",
                 hint="create it with Session.open(NAME_OR_PATH)",
             )
-        self.updated_at = _now()
-        data = self.to_json_bytes()
+        previous, self.updated_at = self.updated_at, _now()
         try:
-            atomic_write(self.path, data)
+            data = self.to_json_bytes()
+        except (TypeError, ValueError) as exc:
+            self.updated_at = previous
+            raise SessionError(
+                f"cannot save session {path}: its content is not JSON ({exc}); "
+                "the file was left untouched",
+                hint="session metadata must be JSON: strings, numbers, lists, dicts "
+                "(convert paths and other objects with str())",
+            ) from None
+        try:
+            self._check_overwrite(path)
+            atomic_write(path, data)
+            self._disk = _file_id(path.stat())
         except OSError as exc:
             raise SessionError(
-                f"cannot save session {self.path}: {exc.strerror or exc}",
+                f"cannot save session {path}: {exc.strerror or exc}",
                 hint="check that the folder exists and is writable, and the disk is not full",
             ) from None
-        return self.path
+        except SessionError:
+            self.updated_at = previous
+            raise
+        return path
 
-    def delete(self) -> Path:
-        """Remove the session's file."""
+    def _check_overwrite(self, path: Path) -> None:
+        """Raise :class:`SessionError` unless saving may replace whatever is at ``path``."""
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            return  # a new file (or ours, deleted since): nothing to lose
+        if self._disk is not None and _file_id(info) == self._disk:
+            return  # exactly the version this object loaded or wrote last
+        name = self.name or _name_from_path(path)
+        untouched = "the file was left untouched"
+        if not path.is_file():
+            raise SessionError(
+                f"cannot save session {name!r}: {path} is not a regular file; {untouched}",
+                hint="save the session under another name or path",
+            )
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return
+        try:
+            Session._from_bytes(raw, path, name)
+        except SessionError as exc:
+            raise SessionError(f"cannot save session {name!r}: {exc}", hint=exc.hint) from None
+        if self._disk is None:
+            resume = f"Session.open({name!r})" if self.name else f"Session.open({str(path)!r})"
+            raise SessionError(
+                f"cannot save session {name!r}: a session file already exists at {path} and this "
+                f"Session did not load it, so saving would overwrite it; {untouched}",
+                hint=f"to continue that session, resume it with {resume}; "
+                "to start a new one, pick another name or path",
+            )
+
+    def delete(self, *, force: bool = False) -> Path:
+        """Remove the session's file (see :func:`delete_session` for ``force``)."""
         if self.path is None:
             raise SessionError("this session has no file")
-        return delete_session(self.path)
+        path = delete_session(self.path, force=force)
+        self._disk = None
+        return path
 
     def to_text(self, result_chars: int = 2_000) -> str:
         """A readable transcript (for ``allos sessions show``)."""
@@ -407,15 +496,52 @@ def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[Sessi
     return sorted(summaries, key=key, reverse=True)
 
 
-def delete_session(name_or_path: str | os.PathLike[str]) -> Path:
-    """Delete a session file; returns its path. :class:`SessionError` if there is none."""
-    name, path = session_path(name_or_path)
+def delete_session(name_or_path: str | os.PathLike[str], force: bool = False) -> Path:
+    """Delete a session file; returns its path.
+
+    ``name_or_path`` is found with :func:`find_session` (a bare ``NAME.json`` means the one in
+    :func:`sessions_dir` if it is there). The file is read first and deleted only if it is an
+    Allos session file (of any version); a file that is not JSON or not an Allos session (say a
+    ``package.json``, or a session file damaged beyond reading) is deleted only with
+    ``force=True``. :class:`SessionError` if there is no such file or it is kept.
+    """
+    name, path = find_session(name_or_path)
+    missing = SessionError(f"no session {name!r} at {path}", hint="see `allos sessions list`")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise missing from None
+    except OSError as exc:
+        raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise SessionError(
+            f"{path} is not a session file (not a regular file); not deleted",
+            hint="give the name of a session (see `allos sessions list`) or the path of its file",
+        )
+    problem = _not_a_session(path)
+    if problem is not None and not force:
+        raise SessionError(
+            f"{path} {problem}; not deleted",
+            hint="check the name (see `allos sessions list`); to delete it anyway: "
+            f"allos sessions rm --force {shlex.quote(str(path))}",
+        )
     try:
         path.unlink()
     except FileNotFoundError:
-        raise SessionError(
-            f"no session {name!r} at {path}", hint="see `allos sessions list`"
-        ) from None
+        raise missing from None
     except OSError as exc:
         raise SessionError(f"cannot delete {path}: {exc.strerror or exc}") from None
     return path
+
+
+def _not_a_session(path: Path) -> str | None:
+    """Why the file at ``path`` is not an Allos session file, or None if it is one."""
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    except (ValueError, UnicodeDecodeError):
+        return "is not an Allos session file (not valid JSON)"
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return "is not an Allos session file"
+    return None

@@ -374,3 +374,39 @@ def test_sessions_list_marks_unreadable_files_and_show_reports_missing(tmp_path)
     assert missing.exit_code == 1
     assert "no session 'nothing-here'" in missing.stderr
     assert "allos sessions list" in missing.stderr
+
+
+def test_sessions_rm_keeps_files_that_are_not_sessions(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    package = tmp_path / "package.json"
+    package.write_text('{"name": "app"}', encoding="utf-8")
+    refused = invoke("sessions", "rm", "package.json")
+    assert refused.exit_code == 1
+    assert "is not an Allos session file; not deleted" in refused.stderr
+    assert "--force" in refused.stderr and package.exists()
+    forced = invoke("sessions", "rm", "--force", "package.json")
+    assert forced.exit_code == 0 and "deleted package.json" in forced.stderr
+    assert not package.exists()
+
+    folder = Path(os.environ["ALLOS_SESSIONS_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "broken.json").write_text("{oops", encoding="utf-8")
+    assert invoke("sessions", "rm", "broken").exit_code == 1
+    assert (folder / "broken.json").exists()
+    assert invoke("sessions", "rm", "broken", "--force").exit_code == 0
+    assert not (folder / "broken.json").exists()
+    assert "--force" in invoke("sessions", "rm", "--help").stdout
+
+
+def test_sessions_show_and_rm_find_name_json_in_the_sessions_folder(tmp_path, monkeypatch):
+    from allos_core.messages import Message
+
+    monkeypatch.chdir(tmp_path)
+    Session("notes", messages=[Message.user("stored task")]).save()
+    shown = invoke("sessions", "show", "notes.json")
+    assert shown.exit_code == 0 and "stored task" in shown.stdout
+    removed = invoke("sessions", "rm", "notes.json")
+    assert removed.exit_code == 0
+    assert not Session.open("notes").path.exists()

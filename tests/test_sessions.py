@@ -528,3 +528,186 @@ def test_long_session_round_trip(tmp_path):
     session = Session(path=tmp_path / "long.json", messages=messages)
     session.save()
     assert Session.load(session.path).messages == messages
+
+
+# -- saving never clobbers a file this Session did not load or write --------------------------
+
+
+def saved_elsewhere(name: str, text: str = "earlier work") -> Path:
+    """A session saved by another Session object (another run), as on a user's disk."""
+    return Session(name, messages=[Message.user(text)]).save()
+
+
+def test_a_new_session_object_refuses_to_overwrite_an_existing_session():
+    path = saved_elsewhere("work")
+    before = path.read_bytes()
+    fresh = Session("work", messages=[Message.user("something else")])
+    with pytest.raises(SessionError, match="already exists") as info:
+        fresh.save()
+    assert str(path) in str(info.value) and "left untouched" in str(info.value)
+    assert "Session.open('work')" in info.value.hint and "another name" in info.value.hint
+    assert path.read_bytes() == before
+    same_path = Session(path=path)  # the same by path
+    with pytest.raises(SessionError, match="did not load it"):
+        same_path.save()
+    assert path.read_bytes() == before
+    resumed = Session.open("work")  # the way to continue it
+    resumed.messages.append(Message.user("more"))
+    resumed.save()
+    assert [m.text for m in Session.load("work").messages] == ["earlier work", "more"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            json.dumps({"format": FORMAT, "version": VERSION + 1, "messages": [], "future": 1}),
+            "written by a newer Allos",
+        ),
+        ('{"format": "allos-sess', "is not valid JSON"),
+        ('{"name": "package"}', "is not an Allos session file"),
+    ],
+)
+def test_save_refuses_a_newer_or_corrupt_file_and_leaves_it(content, message):
+    path = sessions_dir() / "work.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    session = Session("work", messages=[Message.user("x")])
+    updated = session.updated_at
+    with pytest.raises(SessionError, match=re.escape(message)) as info:
+        session.save()
+    assert "cannot save session 'work'" in str(info.value) and info.value.hint
+    assert path.read_text() == content
+    assert session.updated_at == updated
+    assert [p.name for p in path.parent.iterdir()] == ["work.json"]  # no temp file either
+
+
+def test_agent_with_a_constructed_session_stops_instead_of_overwriting():
+    """An Agent given ``Session(name)`` over a newer session file stops with an error."""
+    path = sessions_dir() / "work.json"
+    path.parent.mkdir(parents=True)
+    content = json.dumps({"format": FORMAT, "version": VERSION + 1, "messages": [], "future": 1})
+    path.write_text(content)
+    result = agent_with(ScriptedProvider(["hi"]), Session("work")).run("go")
+    assert result.stop_reason == "error" and "newer Allos" in result.error
+    assert path.read_text() == content
+
+
+def test_a_loaded_or_saved_session_keeps_saving():
+    created = Session("mine", messages=[Message.user("one")])
+    created.save()
+    created.messages.append(Message.user("two"))
+    created.save()  # a file it wrote itself
+    loaded = Session.load("mine")
+    loaded.messages.append(Message.user("three"))
+    loaded.save()  # a file it loaded
+    assert [m.text for m in Session.load("mine").messages] == ["one", "two", "three"]
+    loaded.delete()
+    loaded.save()  # deleted meanwhile: written again
+    assert len(Session.load("mine").messages) == 3
+
+
+def test_a_loaded_session_changed_on_disk_since():
+    first = Session.open("shared")
+    first.messages.append(Message.user("first"))
+    first.save()
+    other = Session.load("shared")
+    other.messages.append(Message.user("other"))
+    other.save()
+    first.messages.append(Message.user("first again"))
+    first.save()  # the same session saved by another run: the last save wins
+    assert [m.text for m in Session.load("shared").messages] == ["first", "first again"]
+    future = json.dumps({"format": FORMAT, "version": VERSION + 1, "messages": []})
+    first.path.write_text(future)  # a newer Allos wrote it since: never overwritten
+    with pytest.raises(SessionError, match="written by a newer Allos"):
+        first.save()
+    assert first.path.read_text() == future
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"repo": Path("/src")}, {"when": datetime(2024, 1, 1)}, {"s": {1, 2}}],
+    ids=["path", "datetime", "set"],
+)
+def test_metadata_that_is_not_json_gives_a_session_error_and_keeps_the_file(tmp_path, bad):
+    path = tmp_path / "meta.json"
+    session = Session(path=path, messages=[Message.user("hi")])
+    session.save()
+    before = path.read_bytes()
+    session.metadata.update(bad)
+    with pytest.raises(SessionError, match="is not JSON") as info:
+        session.save()
+    assert "left untouched" in str(info.value)
+    assert "session metadata must be JSON" in info.value.hint
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["meta.json"]
+    fresh = Session(path=tmp_path / "never.json", metadata={"loop": []})
+    fresh.metadata["loop"].append(fresh.metadata)  # a circular reference: ValueError
+    with pytest.raises(SessionError, match="is not JSON"):
+        fresh.save()
+    assert not fresh.path.exists()
+
+
+def test_agent_run_with_bad_metadata_stops_with_an_error(tmp_path):
+    session = Session.open(tmp_path / "m.json")
+    session.metadata["repo"] = Path("/src")
+    agent = agent_with(
+        ScriptedProvider([{"tool_calls": [{"name": "lookup", "arguments": {"key": "k"}}]}, "ok"]),
+        session,
+    )
+    result = agent.run("go")
+    assert result.stop_reason == "error" and "is not JSON" in result.error
+    assert "session metadata must be JSON" in result.error_hint
+    assert not session.path.exists()
+
+
+# -- deleting only deletes sessions --------------------------------------------------------------
+
+
+def test_delete_refuses_a_file_that_is_not_a_session(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    package = tmp_path / "package.json"
+    package.write_text('{"name": "app", "version": "1.0.0"}')
+    with pytest.raises(SessionError, match="is not an Allos session file; not deleted") as info:
+        delete_session("package.json")
+    assert "allos sessions list" in info.value.hint and "--force" in info.value.hint
+    assert package.exists()
+    notes = tmp_path / "notes.json"
+    notes.write_text("not json at all")
+    with pytest.raises(SessionError, match=r"not an Allos session file \(not valid JSON\)"):
+        delete_session(notes)
+    assert notes.exists()
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(SessionError, match="not a regular file"):
+        delete_session("folder.json", force=True)
+    assert (tmp_path / "folder.json").is_dir()
+    assert delete_session("package.json", force=True) == Path("package.json")
+    assert delete_session(notes, force=True) == notes
+    assert not package.exists() and not notes.exists()
+
+
+def test_delete_prefers_the_sessions_folder_for_name_json(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    stored = saved_elsewhere("work")
+    local = tmp_path / "work.json"
+    Session(path=local, messages=[Message.user("local")]).save()
+    assert delete_session("work.json") == stored
+    assert not stored.exists() and local.exists()
+    assert delete_session("work.json") == Path("work.json")  # none left there: the local file
+    assert not local.exists()
+    with pytest.raises(SessionError, match="no session 'work'"):
+        delete_session("work.json")
+
+
+def test_delete_corrupt_and_newer_sessions():
+    folder = sessions_dir()
+    folder.mkdir(parents=True)
+    (folder / "broken.json").write_text("{nope")
+    with pytest.raises(SessionError, match="not deleted") as info:
+        delete_session("broken")
+    assert f"allos sessions rm --force {folder / 'broken.json'}" in info.value.hint
+    assert delete_session("broken", force=True) == folder / "broken.json"
+    future = folder / "future.json"
+    future.write_text(json.dumps({"format": FORMAT, "version": VERSION + 1, "messages": []}))
+    assert delete_session("future") == future  # an Allos session, even if too new to read
+    assert list_sessions() == []

@@ -64,10 +64,12 @@ def sessions_list(as_json: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show tool results in full.")
 def sessions_show(name: str, as_json: bool, verbose: bool) -> None:
     """Show the conversation of session NAME (a name or a path)."""
-    from allos_core.sessions import Session
+    from allos_core.sessions import Session, find_session, session_path
 
     with handle_errors(verbose):
-        session = Session.load(name)
+        found = find_session(name)[1]
+        # NAME.json found in the sessions folder rather than the current one: load that file
+        session = Session.load(name if found == session_path(name)[1] else found)
     if as_json:
         click.echo(
             json.dumps(
@@ -90,14 +92,23 @@ def sessions_show(name: str, as_json: bool, verbose: bool) -> None:
 
 @sessions.command("rm")
 @click.argument("names", nargs=-1, required=True, metavar="NAME...")
-def sessions_rm(names: tuple[str, ...]) -> None:
-    """Delete sessions (names or paths)."""
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also delete files that are not readable Allos sessions (corrupt or unrecognised).",
+)
+def sessions_rm(names: tuple[str, ...], force: bool) -> None:
+    """Delete sessions (names or paths).
+
+    A NAME is looked up in the sessions folder (NAME.json too, when that file is there). Only
+    Allos session files are deleted; any other file is kept unless --force is given.
+    """
     from allos_core.cli.ui import err_console
     from allos_core.sessions import delete_session
 
     for name in names:
         with handle_errors():
-            path = delete_session(name)
+            path = delete_session(name, force=force)
         err_console().print(f"deleted {path}", highlight=False, markup=False)
 
 
