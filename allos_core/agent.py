@@ -242,7 +242,9 @@ class Agent:
         rules = self.permissions
         if rules is None:
             return False
-        answer = rules.decide_one("read_file", relative_path, path_like=True)
+        answer = rules.decide_one(
+            "read_file", relative_path, path_like=True, workspace=self.workspace
+        )
         return answer is not None and answer.decision == "deny"
 
     @property

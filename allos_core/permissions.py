@@ -18,8 +18,11 @@ the caller's prompt function when the decision is ``ask``.
 from __future__ import annotations
 
 import fnmatch
+import functools
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 Decision = Literal["allow", "ask", "deny"]
@@ -66,6 +69,10 @@ class Rule:
     ``tool`` matches every call of the tool; ``tool(pattern)`` matches calls whose subject matches
     the glob ``pattern``. For paths, ``**`` crosses folders and ``*`` does not; for other subjects
     (commands) ``*`` matches anything.
+
+    Path patterns are normalised like the subjects they meet (see :func:`path_pattern_matches`):
+    ``./.env`` is ``.env``, and an absolute pattern such as ``/home/me/proj/.env`` matches the
+    workspace file it names when the workspace is known.
     """
 
     tool: str
@@ -84,7 +91,19 @@ class Rule:
             )
         return cls(match.group(1), match.group(2), text.strip())
 
-    def matches(self, tool_name: str, subject: str | None, *, path_like: bool = False) -> bool:
+    def matches(
+        self,
+        tool_name: str,
+        subject: str | None,
+        *,
+        path_like: bool = False,
+        workspace: str | os.PathLike[str] | None = None,
+    ) -> bool:
+        """Whether this rule covers a call of ``tool_name`` with ``subject``.
+
+        ``path_like`` subjects are workspace-relative paths matched with path globbing;
+        ``workspace`` (the real workspace root) lets absolute path patterns match them.
+        """
         if not fnmatch.fnmatchcase(tool_name, self.tool):
             return False
         if self.pattern is None or self.pattern in ("*", "**"):
@@ -92,18 +111,77 @@ class Rule:
         if subject is None:
             return False
         if path_like:
-            return path_pattern_matches(self.pattern, subject)
+            return path_pattern_matches(self.pattern, subject, workspace=workspace)
         return fnmatch.fnmatchcase(subject, self.pattern)
 
     def __str__(self) -> str:
         return self.text or (f"{self.tool}({self.pattern})" if self.pattern else self.tool)
 
 
-def path_pattern_matches(pattern: str, path: str) -> bool:
-    """Glob match for workspace-relative paths: ``**`` spans folders, ``*`` stays in one."""
-    if path.startswith("./"):
-        path = path[2:]
-    return _path_regex(pattern).fullmatch(path) is not None
+def path_pattern_matches(
+    pattern: str, path: str, *, workspace: str | os.PathLike[str] | None = None
+) -> bool:
+    """Glob match for workspace-relative paths: ``**`` spans folders, ``*`` stays in one.
+
+    Pattern and path are normalised alike first (:func:`normalize_rule_path`: a leading ``./``
+    dropped, ``//`` and ``/./`` collapsed), so ``./.env`` and ``.env`` are the same rule.
+
+    An absolute pattern is matched against the absolute path of the subject, ``workspace /
+    path``: ``/home/me/proj/.env`` covers ``.env`` in the workspace ``/home/me/proj``. The
+    pattern's folder part is also tried with its symlinks resolved, as the workspace root is
+    (``/tmp`` may really be ``/private/tmp``). Without ``workspace`` an absolute pattern only
+    matches absolute subjects (paths outside the workspace, which tools report as written). A
+    relative pattern is matched against the subject as it is.
+    """
+    pattern = normalize_rule_path(pattern)
+    path = normalize_rule_path(path)
+    if not _is_absolute(pattern):
+        return _path_regex(pattern).fullmatch(path) is not None
+    if not _is_absolute(path):
+        if workspace is None:
+            return False
+        root = Path(os.fspath(workspace)).as_posix().rstrip("/")
+        path = (root or "/") if path == "." else f"{root}/{path}"
+    return any(_path_regex(p).fullmatch(path) is not None for p in _absolute_variants(pattern))
+
+
+def normalize_rule_path(text: str) -> str:
+    """A path or path pattern in the one spelling rules compare: ``/`` separators, no leading
+    ``./``, no ``//`` or ``/./`` inside (``..`` is kept: patterns are text, not real paths)."""
+    if "\\" in text and os.sep == "\\":
+        text = text.replace("\\", "/")
+    if "//" in text:
+        text = re.sub(r"/{2,}", "/", text)
+    while "/./" in text:
+        text = text.replace("/./", "/")
+    while text.startswith("./"):
+        text = text[2:]
+    if text.endswith("/.") and len(text) > 2:
+        text = text[:-2]
+    return text or "."
+
+
+def _is_absolute(text: str) -> bool:
+    return text.startswith("/") or (len(text) > 2 and text[1] == ":" and text[2] == "/")
+
+
+@functools.lru_cache(maxsize=256)
+def _absolute_variants(pattern: str) -> tuple[str, ...]:
+    """An absolute pattern, and the same with the symlinks of its literal folder part resolved."""
+    glob_at = min((i for i, ch in enumerate(pattern) if ch in "*?"), default=-1)
+    if glob_at < 0:
+        literal, rest = pattern, ""
+    else:
+        cut = pattern.rfind("/", 0, glob_at)
+        if cut <= 0:
+            return (pattern,)
+        literal, rest = pattern[:cut], pattern[cut:]
+    try:
+        real = Path(os.path.realpath(literal)).as_posix()
+    except (OSError, ValueError):
+        return (pattern,)
+    variant = normalize_rule_path(real + rest)
+    return (pattern,) if variant == pattern else (pattern, variant)
 
 
 _PATH_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
@@ -164,26 +242,44 @@ class PermissionRules:
         )
 
     def decide_one(
-        self, tool_name: str, subject: str | None, *, path_like: bool = False
+        self,
+        tool_name: str,
+        subject: str | None,
+        *,
+        path_like: bool = False,
+        workspace: str | os.PathLike[str] | None = None,
     ) -> PermissionDecision | None:
-        """The user's decision for one subject, or None when no rule matches."""
+        """The user's decision for one subject, or None when no rule matches.
+
+        ``workspace`` (the real workspace root) lets absolute path patterns match
+        workspace-relative subjects; see :func:`path_pattern_matches`.
+        """
         for kind in ("deny", "ask", "allow"):
             for rule in getattr(self, kind):
-                if rule.matches(tool_name, subject, path_like=path_like):
+                if rule.matches(tool_name, subject, path_like=path_like, workspace=workspace):
                     return PermissionDecision(kind, f"rule {rule}", "user rules")  # type: ignore[arg-type]
         return None
 
     def decide(
-        self, tool_name: str, subjects: list[str | None], *, path_like: bool = False
+        self,
+        tool_name: str,
+        subjects: list[str | None],
+        *,
+        path_like: bool = False,
+        workspace: str | os.PathLike[str] | None = None,
     ) -> PermissionDecision | None:
-        """The user's decision for a call with one or more subjects (the parts of a command).
+        """The user's decision for a call with one or more subjects (the parts of a command, or
+        a path both as written and as its real target).
 
         Any part denied denies the call; any part that must ask makes it ask; the call is allowed
         only when every part is allowed. None when no rule decides every part.
         """
         if not subjects:
             subjects = [None]
-        answers = [self.decide_one(tool_name, s, path_like=path_like) for s in subjects]
+        answers = [
+            self.decide_one(tool_name, s, path_like=path_like, workspace=workspace)
+            for s in subjects
+        ]
         decided = [a for a in answers if a is not None]
         combined = strongest(decided)
         if combined is None:
@@ -323,7 +419,8 @@ def decide_permission(
 
     A ``deny`` from a plugin or a user rule always wins, whatever comes later. ``subjects``
     defaults to ``tool.permission_subjects(args, context)`` and ``subject`` (what plugins see) to
-    ``tool.permission_subject(args, context)``.
+    ``tool.permission_subject(args, context)``. ``context.workspace`` lets absolute path rules
+    match.
     """
     if subjects is None:
         subjects = tool.permission_subjects(args, context)
@@ -340,7 +437,12 @@ def decide_permission(
             if answer.decision == "deny":
                 denials.append(decision)
     if rules is not None:
-        answer = rules.decide(tool.name, subjects, path_like=getattr(tool, "path_subject", False))
+        answer = rules.decide(
+            tool.name,
+            subjects,
+            path_like=getattr(tool, "path_subject", False),
+            workspace=getattr(context, "workspace", None),
+        )
         if answer is not None:
             decision = answer
             if answer.decision == "deny":

@@ -22,6 +22,10 @@ arguments from the type hints (via pydantic), with per-parameter descriptions fr
 Arguments are validated before a tool runs; :meth:`Tool.invoke` turns validation failures and
 exceptions into error results, so a tool never crashes the agent loop.
 
+A parameter named ``path`` or ending in ``_path`` that is the permission subject is a *path
+subject*: rules match it as a workspace-relative path (see :meth:`ToolContext.path_subjects`), so
+``./secret.txt``, ``sub/../secret.txt`` and the absolute path all meet a rule for ``secret.txt``.
+
 Schemas are built lazily, on first use: importing a tool module costs no pydantic work.
 """
 
@@ -108,6 +112,67 @@ class ToolContext:
             )
         return Path(real_text)
 
+    def lexical_relative(self, path: str | os.PathLike[str]) -> str | None:
+        """``path`` relative to the workspace *as written*: ``.`` and ``..`` collapsed, symlinks
+        not followed (``/`` separators, ``.`` for the root).
+
+        None when the path lies outside the workspace even lexically, or is unusable (NUL bytes,
+        ``~``). Unlike :meth:`resolve_path` this never touches the file system: it is the name a
+        user sees, which a rule on a symlinked folder (``config/**`` with ``config -> real``)
+        must also be matched against.
+        """
+        try:
+            text = os.fspath(path)
+        except TypeError:
+            return None
+        if not isinstance(text, str) or "\x00" in text or text.startswith("~"):
+            return None
+        root = str(self.workspace)
+        joined = os.path.normpath(os.path.join(root, text))
+        if joined == root:
+            return "."
+        prefix = root.rstrip(os.sep) + os.sep
+        if not joined.startswith(prefix):
+            return None
+        return Path(joined[len(prefix) :]).as_posix()
+
+    def path_subject(self, path: str | os.PathLike[str]) -> str:
+        """The permission subject for a path argument: the real path relative to the workspace
+        (after ``..`` and symlinks), so every spelling of a file meets the same rules.
+
+        When :meth:`resolve_path` refuses the path (outside the workspace, ``~``, NUL), this
+        never raises: it returns the lexical workspace-relative form if there is one, else the
+        raw text normalised (``.``/``..`` collapsed), so ``deny`` rules still see it; the tool
+        itself refuses the path when it runs.
+        """
+        try:
+            return self.relative(self.resolve_path(path))
+        except Exception:
+            pass
+        lexical = self.lexical_relative(path)
+        if lexical is not None:
+            return lexical
+        try:
+            text = os.fspath(path)
+        except TypeError:
+            return str(path)
+        if not isinstance(text, str) or text == "":
+            return str(text)
+        return Path(os.path.normpath(text)).as_posix()
+
+    def path_subjects(self, path: str | os.PathLike[str]) -> list[str]:
+        """Every subject a path must be allowed for: :meth:`path_subject` (the real target) and,
+        when it differs, :meth:`lexical_relative` (the path as written).
+
+        A ``deny`` rule matching either denies the call, so a rule on a symlinked folder holds;
+        an ``allow`` rule must cover both (the path as written and its real target).
+        """
+        subject = self.path_subject(path)
+        lexical = self.lexical_relative(path)
+        if lexical is None or lexical == subject:
+            return [subject]
+        return [subject, lexical]
+
     def is_read_denied(self, relative_path: str) -> bool:
         """Whether reading the file at ``relative_path`` (workspace-relative, ``/`` separators)
         is denied.
@@ -180,15 +245,28 @@ class Tool(ABC):
         return ToolSchema(self.name, self.description, self.parameters_schema())
 
     def validate(self, arguments: dict[str, Any]) -> Any:
-        """Validate ``arguments``; raises :class:`ToolArgumentsError` with a readable message."""
+        """Validate ``arguments``; raises :class:`ToolArgumentsError` with a readable message.
+
+        Any failure counts, not only pydantic's ``ValidationError``: a custom validator that
+        raises ``KeyError`` or ``TypeError`` on odd input (or an ``Args`` model that cannot be
+        loaded) is reported as a ``ToolArgumentsError`` too, never as an uncaught exception.
+        """
         from pydantic import ValidationError
 
         try:
             return self.args_model().model_validate(arguments)
         except ValidationError as exc:
             raise ToolArgumentsError(format_validation_error(self.name, exc)) from None
+        except ToolArgumentsError:
+            raise
+        except Exception as exc:
+            raise ToolArgumentsError(
+                f"Invalid arguments for {self.name}: {type(exc).__name__}: {exc}"
+            ) from None
 
-    #: whether the permission subject is a workspace path (rules then use path globbing)
+    #: whether the permission subject is a workspace path (rules then use path globbing); such
+    #: tools should return :meth:`ToolContext.path_subject` / :meth:`ToolContext.path_subjects`
+    #: of the path argument, never the raw text
     path_subject: bool = False
 
     def permission_subject(self, args: Any, context: ToolContext) -> str | None:
@@ -212,11 +290,16 @@ class Tool(ABC):
         """Do the work. ``args`` is the validated ``Args`` instance."""
 
     async def invoke(self, arguments: dict[str, Any], context: ToolContext) -> ToolResult:
-        """Validate, run, and turn every failure into an error result."""
+        """Validate, run, and turn every failure into an error result (never raises, except
+        ``asyncio.CancelledError`` when the run is cancelled)."""
         try:
             args = self.validate(arguments)
         except ToolArgumentsError as exc:
             return ToolResult.error(str(exc))
+        except Exception as exc:  # a validate() override that breaks its contract
+            return ToolResult.error(
+                f"Invalid arguments for {self.name}: {type(exc).__name__}: {exc}"
+            )
         return await self.invoke_validated(args, context)
 
     async def invoke_validated(self, args: Any, context: ToolContext) -> ToolResult:
@@ -233,14 +316,28 @@ class Tool(ABC):
             return ToolResult.error(f"{self.name} failed: {type(exc).__name__}: {exc}")
         if isinstance(result, ToolResult):
             return result
-        return ToolResult(content="" if result is None else str(result))
+        try:
+            return ToolResult(content="" if result is None else str(result))
+        except Exception as exc:
+            return ToolResult.error(
+                f"{self.name} failed: its result could not be turned into text "
+                f"({type(exc).__name__}: {exc})"
+            )
 
     def __repr__(self) -> str:
         return f"<Tool {self.name}>"
 
 
 class FunctionTool(Tool):
-    """A tool made from a typed Python function by :func:`tool`."""
+    """A tool made from a typed Python function by :func:`tool`.
+
+    With ``permission_subject`` naming a parameter, rules match that argument. It is a *path
+    subject* when ``path_subject`` is True, or by default (``None``) when the parameter is named
+    ``path`` or ends in ``_path``: the subject is then the workspace-relative real path
+    (:meth:`ToolContext.path_subject`), plus the path as written when it differs (a symlinked
+    folder), and rules match it with path globbing. A callable ``permission_subject`` is used as
+    it returns; ``path_subject=True`` then only switches rules to path globbing.
+    """
 
     def __init__(
         self,
@@ -251,6 +348,7 @@ class FunctionTool(Tool):
         read_only: bool = False,
         default_permission: Permission | None = None,
         permission_subject: str | Callable[[Any, ToolContext], str | None] | None = None,
+        path_subject: bool | None = None,
     ) -> None:
         self.function = function
         self.name = name or function.__name__
@@ -258,6 +356,11 @@ class FunctionTool(Tool):
         self.read_only = read_only
         self.default_permission = default_permission or ("allow" if read_only else "ask")
         self._subject = permission_subject
+        if path_subject is None:
+            path_subject = isinstance(permission_subject, str) and (
+                permission_subject == "path" or permission_subject.endswith("_path")
+            )
+        self.path_subject = bool(path_subject)
         self._model: Any = None
         self._context_param: str | None = None
         self._params: list[str] = []
@@ -273,13 +376,27 @@ class FunctionTool(Tool):
             self._model = _model_from_signature(self)
         return self._model
 
+    def _subject_value(self, args: Any) -> str | None:
+        value = getattr(args, self._subject, None)  # type: ignore[arg-type]
+        return None if value is None else str(value)
+
     def permission_subject(self, args: Any, context: ToolContext) -> str | None:
         if self._subject is None:
             return None
         if callable(self._subject):
             return self._subject(args, context)
-        value = getattr(args, self._subject, None)
-        return None if value is None else str(value)
+        value = self._subject_value(args)
+        if value is None or not self.path_subject:
+            return value
+        return context.path_subject(value)
+
+    def permission_subjects(self, args: Any, context: ToolContext) -> list[str | None]:
+        if self._subject is None or callable(self._subject) or not self.path_subject:
+            return [self.permission_subject(args, context)]
+        value = self._subject_value(args)
+        if value is None:
+            return [None]
+        return list(context.path_subjects(value))
 
     async def run(self, args: Any, context: ToolContext) -> ToolResult | str:
         kwargs = {name: getattr(args, name) for name in self._params}
@@ -309,12 +426,20 @@ def tool(
     read_only: bool = False,
     default_permission: Permission | None = None,
     permission_subject: str | Callable[[Any, ToolContext], str | None] | None = None,
+    path_subject: bool | None = None,
 ) -> Any:
     """Make a :class:`Tool` from a typed function (sync or async).
 
     Use bare (``@tool``) or with options. A parameter annotated :class:`ToolContext` receives the
     context and is not part of the schema. ``permission_subject`` is the name of the parameter
     that rules match against, or a function of (validated args, context).
+
+    ``path_subject`` says whether that parameter is a workspace path. ``None`` (the default)
+    means yes when it is named ``path`` or ends in ``_path``. A path subject is resolved to the
+    workspace-relative real path before rules see it, so ``./secret.txt``, ``sub/../secret.txt``
+    or the absolute path cannot slip past ``deny: show(secret.txt)``; rules then match it with
+    path globbing (``**`` crosses folders). Pass ``False`` for a parameter that only looks like a
+    path (a URL, say), ``True`` for a path parameter with another name.
     """
 
     def wrap(fn: Callable[..., Any]) -> FunctionTool:
@@ -325,6 +450,7 @@ def tool(
             read_only=read_only,
             default_permission=default_permission,
             permission_subject=permission_subject,
+            path_subject=path_subject,
         )
 
     return wrap(function) if function is not None else wrap

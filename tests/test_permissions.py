@@ -160,7 +160,12 @@ def test_combination_table(default, plugins, rules, granted, yes, want, source):
         ("write(src/*)", "src/b.py", True),
         ("write(**/*.md)", "README.md", True),
         ("write(**/*.md)", "docs/x/guide.md", True),
-        ("write(./a.txt)", "a.txt", False),
+        ("write(./a.txt)", "a.txt", True),  # a rule is normalised like the subject it meets
+        ("write(.//a.txt)", "a.txt", True),
+        ("write(src//a.py)", "src/a.py", True),
+        ("write(./src/./a.py)", "./src/a.py", True),
+        ("write(src/a.py)", "src//a.py", True),
+        ("write(/a.txt)", "a.txt", False),  # absolute: only with the workspace known (CTX: cwd)
         ("write", "anything", True),
         ("wri*", "x", True),
         ("read", "x", False),
@@ -422,3 +427,147 @@ def test_plugin_deny_reaches_the_model():
     assert results(agent)[0].startswith("denied: company policy: no writes.")
     decided = next(e for e in events if isinstance(e, ev.PermissionDecided))
     assert decided.subject == "a.txt" and decided.decision.source == "policy"
+
+
+# -- path rules: spelling, absolute patterns, path subjects of function tools -------------------
+
+
+def test_path_pattern_matches_normalises_pattern_and_path():
+    from allos_core.permissions import normalize_rule_path, path_pattern_matches
+
+    assert normalize_rule_path("./.env") == ".env"
+    assert normalize_rule_path("././src//a/./b.py") == "src/a/b.py"
+    assert normalize_rule_path("./") == "."
+    assert normalize_rule_path("src/.") == "src"
+    assert normalize_rule_path("../x") == "../x"  # `..` is kept: rules are text, not real paths
+    assert path_pattern_matches("./.env", ".env")
+    assert path_pattern_matches("./config/**", "config/a/b.py")
+    assert not path_pattern_matches("./config/*", "config/a/b.py")
+    assert not path_pattern_matches("./.env", "config/.env")
+
+
+def test_absolute_path_patterns_match_workspace_paths(tmp_path):
+    from allos_core.permissions import path_pattern_matches
+
+    ws = ToolContext(workspace=tmp_path).workspace  # the real root, as the agent has it
+    assert path_pattern_matches(f"{ws}/.env", ".env", workspace=ws)
+    assert path_pattern_matches(f"{ws}//.env", "./.env", workspace=ws)
+    assert path_pattern_matches(f"{ws}/secrets/**", "secrets/a/b.pem", workspace=ws)
+    assert path_pattern_matches(f"{ws}/**", ".", workspace=ws) is False  # `**` needs a name
+    assert path_pattern_matches(f"{ws}", ".", workspace=ws)
+    assert not path_pattern_matches(f"{ws}/.env", "config/.env", workspace=ws)
+    assert not path_pattern_matches(f"{ws}/.env", ".env")  # no workspace: cannot tell
+    # an absolute pattern also meets subjects outside the workspace, which stay absolute
+    assert path_pattern_matches("/etc/**", "/etc/passwd", workspace=ws)
+    assert path_pattern_matches("/etc/**", "/etc/passwd")
+    # a relative pattern is never matched against the absolute path: `tmp/**` must not cover a
+    # workspace that happens to live under /tmp
+    assert not path_pattern_matches("tmp/**", "a.txt", workspace="/tmp/ws")
+    assert not path_pattern_matches("**/ws/**", "a.txt", workspace="/tmp/ws")
+
+
+def test_absolute_patterns_through_a_symlinked_workspace(tmp_path):
+    from allos_core.permissions import path_pattern_matches
+
+    real = tmp_path / "real"
+    real.mkdir()
+    alias = tmp_path / "alias"
+    alias.symlink_to(real, target_is_directory=True)
+    ws = ToolContext(workspace=alias).workspace
+    assert ws == real.resolve()
+    assert path_pattern_matches(f"{alias}/.env", ".env", workspace=ws)
+    assert path_pattern_matches(f"{alias}/keys/*.pem", "keys/a.pem", workspace=ws)
+    assert not path_pattern_matches(f"{alias}/keys/*.pem", "keys/sub/a.pem", workspace=ws)
+
+
+def test_decide_permission_uses_the_context_workspace_for_absolute_rules(tmp_path):
+    context = ToolContext(workspace=tmp_path)
+    ws = context.workspace
+    write = Write("allow")
+    rules = R(deny=[f"write({ws}/.env)"], allow=[f"write({ws}/src/**)"])
+    for path, want in ((".env", "deny"), ("./.env", "deny"), ("src/a.py", "allow")):
+        call = ToolCallPart(id="c1", name="write", arguments={"path": path})
+        decision = decide_permission(
+            write, call, write.validate({"path": path}), context, rules=rules
+        )
+        assert (path, decision.decision) == (path, want)
+        assert decision.source == "user rules"
+
+
+@tool(read_only=True, permission_subject="path")
+def show(path: str, context: ToolContext) -> str:
+    """Show a file."""
+    return context.resolve_path(path).read_text()
+
+
+@pytest.mark.parametrize("spelling", ["secret.txt", "./secret.txt", "sub/../secret.txt", "ABS"])
+def test_a_deny_rule_holds_for_every_spelling_of_a_function_tools_path(tmp_path, spelling):
+    (tmp_path / "secret.txt").write_text("TOPSECRET")
+    (tmp_path / "sub").mkdir()
+    path = str(tmp_path / "secret.txt") if spelling == "ABS" else spelling
+    agent, _ = run_agent(
+        [show],
+        [{"tool_calls": [{"name": "show", "arguments": {"path": path}}]}, "ok"],
+        workspace=tmp_path,
+        permissions=R(deny=["show(secret.txt)"]),
+    )
+    agent.run("go")
+    content = results(agent)[0]
+    assert "TOPSECRET" not in content
+    assert content.startswith("denied: rule show(secret.txt)")
+
+
+@pytest.mark.parametrize("rule", ["read(.env)", "read(./.env)", "read(ABS)"])
+def test_every_spelling_of_a_deny_rule_holds(tmp_path, rule):
+    @tool(read_only=True, permission_subject="path")
+    def read(path: str, context: ToolContext) -> str:
+        """Read a file."""
+        return context.resolve_path(path).read_text()
+
+    (tmp_path / ".env").write_text("API_KEY=sk-live-123")
+    rule = rule.replace("ABS", str(ToolContext(workspace=tmp_path).workspace / ".env"))
+    agent, _ = run_agent(
+        [read],
+        [{"tool_calls": [{"name": "read", "arguments": {"path": ".env"}}]}, "ok"],
+        workspace=tmp_path,
+        permissions=R(deny=[rule]),
+    )
+    agent.run("go")
+    assert results(agent)[0].startswith(f"denied: rule {rule}")
+
+
+def test_a_rule_on_a_symlinked_folder_holds_for_function_tools(tmp_path):
+    (tmp_path / "real_config").mkdir()
+    (tmp_path / "real_config" / "secret.txt").write_text("TOPSECRET")
+    (tmp_path / "config").symlink_to("real_config", target_is_directory=True)
+    agent, _ = run_agent(
+        [show],
+        [{"tool_calls": [{"name": "show", "arguments": {"path": "config/secret.txt"}}]}, "ok"],
+        workspace=tmp_path,
+        permissions=R(deny=["show(config/**)"]),
+    )
+    agent.run("go")
+    assert results(agent)[0].startswith("denied: rule show(config/**)")
+
+
+def test_allow_rules_must_cover_the_written_path_and_its_real_target(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real", target_is_directory=True)
+
+    @tool(permission_subject="path")
+    def touch(path: str) -> str:
+        """Touch a file."""
+        return "touched"
+
+    context = ToolContext(workspace=tmp_path)
+    args = touch.validate({"path": "link/a.txt"})
+    subjects = touch.permission_subjects(args, context)
+    assert subjects == ["real/a.txt", "link/a.txt"]
+
+    def decision(*allow):
+        answer = R(allow=list(allow)).decide("touch", subjects, path_like=touch.path_subject)
+        return answer.decision if answer else None
+
+    assert decision("touch(link/**)") is None  # the real target is not covered: default asks
+    assert decision("touch(real/**)") is None
+    assert decision("touch(link/**)", "touch(real/**)") == "allow"

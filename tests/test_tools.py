@@ -6,7 +6,7 @@ import asyncio
 from typing import Literal
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from allos_core.errors import ToolArgumentsError
 from allos_core.tools import Tool, ToolContext, ToolResult, tool
@@ -178,3 +178,211 @@ def test_cancellation_is_not_swallowed(tmp_path):
             await task
 
     asyncio.run(main())
+
+
+# -- path subjects ------------------------------------------------------------------------------
+
+
+def _subjects(tool_, tmp_path, **arguments):
+    context = ToolContext(workspace=tmp_path)
+    args = tool_.validate(arguments)
+    return tool_.permission_subject(args, context), tool_.permission_subjects(args, context)
+
+
+def test_a_path_parameter_is_a_path_subject_in_every_spelling(tmp_path):
+    (tmp_path / "sub").mkdir()
+    assert search_file.path_subject is True
+    absolute = str(tmp_path / "src" / "app.py")
+    for spelling in ("src/app.py", "./src/app.py", "sub/../src/app.py", "src//app.py", absolute):
+        assert _subjects(search_file, tmp_path, path=spelling) == ("src/app.py", ["src/app.py"])
+    assert _subjects(search_file, tmp_path, path=".") == (".", ["."])
+    assert _subjects(search_file, tmp_path, path="") == (".", ["."])
+
+
+def test_path_subject_is_guessed_from_the_parameter_name_and_can_be_overridden(tmp_path):
+    @tool(permission_subject="config_path")
+    def load(config_path: str) -> str:
+        """Load a config file."""
+        return config_path
+
+    @tool(permission_subject="command")
+    def run(command: str) -> str:
+        """Run a command."""
+        return command
+
+    @tool(permission_subject="path", path_subject=False)
+    def fetch(path: str) -> str:
+        """Fetch a URL path."""
+        return path
+
+    @tool(permission_subject="target", path_subject=True)
+    def remove(target: str) -> str:
+        """Remove a file."""
+        return target
+
+    assert (load.path_subject, run.path_subject, fetch.path_subject) == (True, False, False)
+    assert remove.path_subject is True
+    assert _subjects(load, tmp_path, config_path="./a/../b.toml") == ("b.toml", ["b.toml"])
+    assert _subjects(run, tmp_path, command="./x") == ("./x", ["./x"])
+    assert _subjects(fetch, tmp_path, path="./api/../v1") == ("./api/../v1", ["./api/../v1"])
+    assert _subjects(remove, tmp_path, target="./b/c.txt") == ("b/c.txt", ["b/c.txt"])
+
+
+def test_a_callable_subject_is_used_as_returned(tmp_path):
+    @tool(permission_subject=lambda args, ctx: args.path.upper(), path_subject=True)
+    def shout(path: str) -> str:
+        """Shout a path."""
+        return path
+
+    assert shout.path_subject is True
+    assert _subjects(shout, tmp_path, path="./a") == ("./A", ["./A"])
+
+
+def test_path_subjects_outside_the_workspace_never_raise_and_are_normalised(tmp_path):
+    ws = tmp_path / "ws"
+    (ws / "sub").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (ws / "out").symlink_to(tmp_path / "outside", target_is_directory=True)
+    cases = {
+        "../outside.txt": "../outside.txt",
+        "sub/../../x.txt": "../x.txt",
+        "/etc/../etc/passwd": "/etc/passwd",
+        "~/.ssh/id_rsa": "~/.ssh/id_rsa",
+        "a\x00b": "a\x00b",
+        # refused when run (the link leads outside) but inside as written: a rule for
+        # out/** or secret.txt still sees it
+        "out/x.txt": "out/x.txt",
+    }
+    for raw, subject in cases.items():
+        assert _subjects(search_file, ws, path=raw) == (subject, [subject]), raw
+
+
+def test_a_symlinked_folder_gives_both_the_real_and_the_written_path(tmp_path):
+    (tmp_path / "real_config").mkdir()
+    (tmp_path / "config").symlink_to("real_config", target_is_directory=True)
+    (tmp_path / "real_config" / "secret.txt").write_text("s")
+    (tmp_path / "alias.txt").symlink_to("real_config/secret.txt")
+    assert _subjects(search_file, tmp_path, path="config/secret.txt") == (
+        "real_config/secret.txt",
+        ["real_config/secret.txt", "config/secret.txt"],
+    )
+    assert _subjects(search_file, tmp_path, path="alias.txt") == (
+        "real_config/secret.txt",
+        ["real_config/secret.txt", "alias.txt"],
+    )
+
+
+def test_context_lexical_relative(tmp_path):
+    context = ToolContext(workspace=tmp_path)
+    root = context.workspace
+    assert context.lexical_relative("a/./b/../c.txt") == "a/c.txt"
+    assert context.lexical_relative(str(root / "a.txt")) == "a.txt"
+    assert context.lexical_relative(".") == "."
+    assert context.lexical_relative(str(root)) == "."
+    assert context.lexical_relative("../x") is None
+    assert context.lexical_relative("/etc/passwd") is None
+    assert context.lexical_relative("~/x") is None
+    assert context.lexical_relative("a\x00b") is None
+
+
+# -- validation never crashes the run ------------------------------------------------------------
+
+
+class SpecArgs(BaseModel):
+    spec: dict
+
+    @field_validator("spec")
+    @classmethod
+    def need_name(cls, value: dict) -> dict:
+        return {"name": value["name"]}  # KeyError when "name" is missing
+
+
+class Configure(Tool):
+    name = "configure"
+    description = "Configure something."
+    Args = SpecArgs
+    read_only = True
+
+    async def run(self, args, context):
+        return f"configured {args.spec['name']}"
+
+
+def test_a_validator_raising_any_exception_is_an_arguments_error(tmp_path):
+    with pytest.raises(ToolArgumentsError) as caught:
+        Configure().validate({"spec": {}})
+    assert str(caught.value) == "Invalid arguments for configure: KeyError: 'name'"
+    result = asyncio.run(Configure().invoke({"spec": {}}, ToolContext(workspace=tmp_path)))
+    assert result.is_error and result.content == "Invalid arguments for configure: KeyError: 'name'"
+    ok = asyncio.run(Configure().invoke({"spec": {"name": "x"}}, ToolContext(workspace=tmp_path)))
+    assert (ok.is_error, ok.content) == (False, "configured x")
+
+
+def test_an_unloadable_args_model_is_an_arguments_error(tmp_path):
+    class Broken(Tool):
+        name = "broken"
+        Args = "no_such_module_for_allos_tests:Args"
+
+        async def run(self, args, context):
+            return "never"
+
+    result = asyncio.run(Broken().invoke({}, ToolContext(workspace=tmp_path)))
+    assert result.is_error
+    assert result.content.startswith("Invalid arguments for broken: ModuleNotFoundError")
+
+
+def test_invoke_never_raises(tmp_path):
+    class BadValidate(Configure):
+        name = "bad_validate"
+
+        def validate(self, arguments):
+            raise RuntimeError("validate broke its contract")
+
+    class Unprintable:
+        def __str__(self):
+            raise ValueError("no text")
+
+    @tool
+    def odd() -> object:
+        """Return something unprintable."""
+        return Unprintable()
+
+    context = ToolContext(workspace=tmp_path)
+    result = asyncio.run(BadValidate().invoke({"spec": {}}, context))
+    assert result.is_error and "RuntimeError: validate broke its contract" in result.content
+    result = asyncio.run(odd.invoke({}, context))
+    assert result.is_error and "ValueError: no text" in result.content
+
+
+def test_an_agent_survives_a_crashing_validator(tmp_path):
+    from allos_core.agent import Agent
+    from allos_core.plugins import create_plugin_manager
+    from allos_core.testing import ScriptedProvider
+
+    @tool(read_only=True)
+    def echo(x: str) -> str:
+        """Echo."""
+        return x
+
+    provider = ScriptedProvider(
+        [
+            {
+                "tool_calls": [
+                    {"name": "configure", "arguments": {"spec": {}}},
+                    {"name": "echo", "arguments": {"x": "hi"}},
+                ]
+            },
+            "done",
+        ]
+    )
+    agent = Agent(
+        provider,
+        tools=[Configure(), echo],
+        workspace=tmp_path,
+        plugin_manager=create_plugin_manager([], discover=False),
+        system_prompt="s",
+    )
+    result = agent.run("go")
+    assert result.error is None
+    contents = [p.content for m in result.messages if m.role == "tool" for p in m.parts]
+    assert contents[0].startswith("Invalid arguments for configure: KeyError: 'name'")
+    assert contents[1] == "hi"

@@ -7,7 +7,15 @@ import stat
 from typing import TYPE_CHECKING
 
 from allos_core.tools import ToolContext, ToolResult, run_in_thread
-from allos_fs.base import PathTool, human_size, read_withheld, resolve, withheld_note
+from allos_fs.base import (
+    FolderAlias,
+    PathTool,
+    folder_alias,
+    human_size,
+    read_withheld,
+    resolve,
+    withheld_note,
+)
 from allos_fs.files import FileToolError
 from allos_fs.ignore import Entry, walk
 
@@ -51,12 +59,13 @@ class ListDirectory(PathTool):
             hidden=not args.recursive,
             max_depth=None if args.recursive else 1,
         )
+        alias = folder_alias(context, args.path or ".", real) if context.read_denied else None
         lines: list[str] = []
         total = 0
         folders = files = 0
         withheld = 0
         for entry in entries:
-            if not entry.is_dir and _withheld(context, entry):
+            if not entry.is_dir and _withheld(context, entry, alias):
                 withheld += 1
                 continue
             total += 1
@@ -88,10 +97,11 @@ class ListDirectory(PathTool):
         return ToolResult("\n".join(lines), metadata=metadata)
 
 
-def _withheld(context: ToolContext, entry: Entry) -> bool:
+def _withheld(context: ToolContext, entry: Entry, alias: FolderAlias | None = None) -> bool:
     """Whether a file entry is kept out of the listing by a deny rule for ``read_file``.
 
-    A symlink is judged by its own path and, when it points inside the workspace, its target's.
+    A symlink is judged by its own path and, when it points inside the workspace, its target's;
+    every entry also by its path under the listed folder's written name (``alias``).
     """
     if context.read_denied is None:
         return False
@@ -101,7 +111,7 @@ def _withheld(context: ToolContext, entry: Entry) -> bool:
             target = str(context.resolve_path(entry.path))
         except Exception:
             target = None
-    return read_withheld(context, entry.rel, target)
+    return read_withheld(context, entry.rel, target, alias)
 
 
 def _format(entry: Entry) -> str:

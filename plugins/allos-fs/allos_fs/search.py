@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from allos_core.tools import ToolContext, ToolResult, run_in_thread
-from allos_fs.base import PathTool, read_withheld, resolve, withheld_note
+from allos_fs.base import PathTool, folder_alias, read_withheld, resolve, withheld_note
 from allos_fs.files import (
     SNIFF_BYTES,
     FileToolError,
@@ -92,10 +92,13 @@ class Glob(PathTool):
             raise FileToolError(f"{base_rel} is a file; `path` must be a folder")
         prefix, rest = literal_prefix(pattern)
         start = base
+        written = args.path or "."
         if prefix:
             start, _ = resolve(context, os.path.join(base, prefix))
             if not start.is_dir():
                 return ToolResult(_no_match(pattern, base_rel), metadata={"matches": 0})
+            written = os.path.join(written, prefix)
+        alias = folder_alias(context, written, start) if context.read_denied else None
         matcher = compile_glob(rest)
         depth = max_depth(rest)
         start_rel = "" if start == context.workspace else context.relative(start)
@@ -112,7 +115,7 @@ class Glob(PathTool):
                 target = _inside_file(context, entry)
                 if target is None:
                     continue
-            if read_withheld(context, entry.rel, target):
+            if read_withheld(context, entry.rel, target, alias):
                 withheld += 1
                 continue
             found.append(entry.rel)
@@ -188,6 +191,7 @@ class Grep(PathTool):
         prefilter = _prefilter(args.pattern, flags)
         start, start_rel = _start_folder(context, args.path)
         file_filter = _file_filter(args.glob, start, context) if args.glob else None
+        alias = folder_alias(context, args.path or ".", start) if context.read_denied else None
 
         out: list[str] = []
         size = 0
@@ -198,7 +202,7 @@ class Grep(PathTool):
         for file_path, rel, target in _files_to_search(context, start, file_filter):
             # checked before the file is opened: a denied file's contents never reach the model,
             # and every denied file counts (not only matching ones, which would leak a match)
-            if read_withheld(context, rel, target):
+            if read_withheld(context, rel, target, alias):
                 withheld += 1
                 continue
             matches = _search_file(file_path, rel, regex, prefilter)

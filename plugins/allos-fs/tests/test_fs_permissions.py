@@ -50,10 +50,10 @@ def test_absolute_paths_inside_become_relative(ws):
     )
 
 
-def test_a_symlink_is_judged_by_its_target(ws):
+def test_a_symlink_is_judged_by_its_target_and_its_own_name(ws):
     (ws / ".env").write_text("TOKEN=1\n")
     (ws / "harmless.txt").symlink_to(".env")
-    assert decide(read_file, {"path": "harmless.txt"}, ws) == ([".env"], "deny")
+    assert decide(read_file, {"path": "harmless.txt"}, ws) == ([".env", "harmless.txt"], "deny")
 
 
 @pytest.mark.parametrize("path", ["../outside.txt", "/etc/passwd", "~/.ssh/id_rsa", "a\x00b"])
@@ -82,3 +82,102 @@ async def test_outside_paths_are_refused_when_run(ws, call):
     (ws.parent / "outside.txt").write_text("secret")
     result = await call(read_file, ws, path="../outside.txt")
     assert result.is_error and "outside the workspace" in result.content
+
+
+# -- symlinked folders: the written path is a subject too ----------------------------------------
+
+
+@pytest.fixture
+def linked(ws):
+    """``config -> real_config`` with a secret inside."""
+    (ws / "real_config").mkdir()
+    (ws / "real_config" / "secret.txt").write_text("TOPSECRET\n")
+    (ws / "config").symlink_to("real_config", target_is_directory=True)
+    return ws
+
+
+@pytest.mark.parametrize("path", ["config/secret.txt", "./config/secret.txt", "x/../config"])
+def test_a_deny_rule_on_a_symlinked_folder_holds(linked, path):
+    rules = PermissionRules.from_lists(deny=["read_file(config/**)", "read_file(config)"])
+    context = ToolContext(workspace=linked)
+    args = read_file.validate({"path": path})
+    subjects = read_file.permission_subjects(args, context)
+    assert read_file.permission_subject(args, context) == subjects[0]
+    assert subjects[0].startswith("real_config")
+    assert rules.decide("read_file", subjects, path_like=True).decision == "deny"
+
+
+def test_allow_rules_must_cover_the_written_path_and_the_real_target(linked):
+    context = ToolContext(workspace=linked)
+    args = write_file.validate({"path": "config/new.txt", "content": ""})
+    subjects = write_file.permission_subjects(args, context)
+    assert subjects == ["real_config/new.txt", "config/new.txt"]
+
+    def decision(*allow):
+        answer = PermissionRules.from_lists(allow=list(allow)).decide(
+            "write_file", subjects, path_like=True
+        )
+        return answer.decision if answer else None
+
+    assert decision("write_file(config/**)") is None  # falls back to the default: ask
+    assert decision("write_file(real_config/**)") is None
+    assert decision("write_file(config/**)", "write_file(real_config/**)") == "allow"
+    both = PermissionRules.from_lists(
+        allow=["write_file(real_config/**)", "write_file(config/**)"],
+        deny=["write_file(config/new.txt)"],
+    )
+    assert both.decide("write_file", subjects, path_like=True).decision == "deny"
+
+
+def test_the_agent_refuses_a_read_through_a_symlinked_denied_folder(linked):
+    import allos_fs
+
+    from allos_core.agent import Agent
+    from allos_core.plugins import create_plugin_manager
+    from allos_core.testing import ScriptedProvider
+
+    provider = ScriptedProvider(
+        [
+            {"tool_calls": [{"name": "read_file", "arguments": {"path": "config/secret.txt"}}]},
+            "done",
+        ]
+    )
+    agent = Agent(
+        provider,
+        tools=["read_file"],
+        workspace=linked,
+        plugin_manager=create_plugin_manager([allos_fs], discover=False),
+        system_prompt="s",
+        permissions=PermissionRules.from_lists(deny=["read_file(config/**)"]),
+    )
+    result = agent.run("go")
+    contents = [p.content for m in result.messages if m.role == "tool" for p in m.parts]
+    assert contents[0].startswith("denied: rule read_file(config/**)")
+    assert "TOPSECRET" not in contents[0]
+
+
+@pytest.mark.parametrize("rule", [".env", "./.env", "ABS/.env"])
+def test_deny_rules_in_any_spelling_stop_read_file(ws, rule):
+    import allos_fs
+
+    from allos_core.agent import Agent
+    from allos_core.plugins import create_plugin_manager
+    from allos_core.testing import ScriptedProvider
+
+    (ws / ".env").write_text("API_KEY=sk-live-123\n")
+    rule = f"read_file({rule.replace('ABS', str(ToolContext(workspace=ws).workspace))})"
+    provider = ScriptedProvider(
+        [{"tool_calls": [{"name": "read_file", "arguments": {"path": ".env"}}]}, "done"]
+    )
+    agent = Agent(
+        provider,
+        tools=["read_file"],
+        workspace=ws,
+        plugin_manager=create_plugin_manager([allos_fs], discover=False),
+        system_prompt="s",
+        permissions=PermissionRules.from_lists(deny=[rule]),
+        yes=True,
+    )
+    result = agent.run("go")
+    contents = [p.content for m in result.messages if m.role == "tool" for p in m.parts]
+    assert contents[0].startswith(f"denied: rule {rule}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from allos_fs.tools import glob, grep, list_directory
 
 from allos_core.permissions import PermissionRules
@@ -200,3 +201,42 @@ async def test_list_directory_without_a_predicate_is_unchanged(ws):
         "app.py  (28 B)",
     ]
     assert "withheld" not in result.metadata
+
+
+# -- searches started through a symlinked folder ---------------------------------------------------
+
+
+def linked_tree(ws) -> None:
+    """``config -> real_config`` holding a secret; the rule names ``config``."""
+    make_tree(ws, {"real_config/secret.txt": f"KEY={SECRET}\n", "app.py": "KEY = 1\n"})
+    (ws / "config").symlink_to("real_config", target_is_directory=True)
+
+
+@pytest.mark.parametrize("path", ["config", "./config", "config/secret.txt"])
+async def test_grep_through_a_symlinked_denied_folder_withholds(ws, path):
+    linked_tree(ws)
+    result = await run(grep, ws, denying("config/**"), pattern="KEY", path=path)
+    assert SECRET not in result.content
+    assert "1 file skipped: denied by permission rules" in result.content
+
+
+async def test_glob_and_list_through_a_symlinked_denied_folder_withhold(ws):
+    linked_tree(ws)
+    result = await run(glob, ws, denying("config/**"), pattern="config/*.txt")
+    assert "secret.txt" not in result.content
+    assert result.metadata["withheld"] == 1
+    result = await run(glob, ws, denying("config/**"), pattern="*.txt", path="config")
+    assert result.metadata["withheld"] == 1
+    result = await run(list_directory, ws, denying("config/**"), path="config")
+    assert "secret.txt" not in result.content
+    assert result.metadata["withheld"] == 1
+
+
+async def test_searching_the_real_folder_is_unaffected_by_an_alias_rule(ws):
+    # the rule names the link; the real folder searched by its own name is only covered by
+    # rules on its own name (a search cannot know every alias of a folder)
+    linked_tree(ws)
+    result = await run(grep, ws, denying("config/**"), pattern="KEY", path="real_config")
+    assert f"real_config/secret.txt:1:KEY={SECRET}" in result.content
+    result = await run(grep, ws, denying("real_config/**"), pattern="KEY", path="config")
+    assert SECRET not in result.content and result.metadata["withheld"] == 1
