@@ -8,9 +8,7 @@ swapped in after the check is refused rather than followed.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -104,7 +102,7 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     folder = path.parent
     stem = path.name[:120]
     while True:
-        temp = folder / f".{stem}.{secrets.token_hex(4)}.allos-tmp"
+        temp = folder / f".{stem}.{os.urandom(4).hex()}.allos-tmp"
         try:
             fd = os.open(
                 temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_BINARY, 0o666
@@ -142,6 +140,8 @@ def count_lines(text: str) -> int:
 
 def unified_diff(old: str, new: str, rel: str, *, created: bool = False, context: int = 3) -> str:
     """A git-style unified diff of ``old`` -> ``new`` (``/dev/null`` as the old side when created)."""
+    import difflib  # imported on use: loading the plugin stays cheap
+
     lines = difflib.unified_diff(
         old.splitlines(keepends=True),
         new.splitlines(keepends=True),

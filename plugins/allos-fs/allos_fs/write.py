@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -290,6 +289,8 @@ def _closest_line(text: str, old_lines: list[str]) -> tuple[int, str] | None:
     lines = text.split("\n")[:20000]
     best_ratio = 0.0
     best: tuple[int, str] | None = None
+    import difflib
+
     matcher = difflib.SequenceMatcher(autojunk=False)
     matcher.set_seq2(wanted)
     for number, line in enumerate(lines, 1):
