@@ -20,19 +20,18 @@ never options, keys or headers.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shlex
 import stat
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from allos_core.errors import SessionError
+from allos_core.files import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
     from allos_core.messages import Message, Usage
@@ -337,7 +336,8 @@ class Session:
             ) from None
         try:
             self._check_overwrite(path)
-            atomic_write(path, data)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, data, create_mode=0o600)  # sessions are private
             self._disk = _file_id(path.stat())
         except OSError as exc:
             raise SessionError(
@@ -394,38 +394,6 @@ class Session:
         from allos_core.context import render_transcript
 
         return render_transcript(self.messages, result_chars)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new content, never a mix.
-
-    The data goes to a temporary file in the same folder (created private, mode 0600), is
-    flushed and fsynced, then renamed over ``path``; the folder is fsynced so the rename lasts.
-    """
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    if os.name == "posix":
-        try:
-            dir_fd = os.open(folder, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(dir_fd)
-        except OSError:
-            pass
-        finally:
-            os.close(dir_fd)
 
 
 @dataclass

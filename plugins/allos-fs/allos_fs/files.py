@@ -7,7 +7,6 @@ swapped in after the check is refused rather than followed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from pathlib import Path
@@ -91,44 +90,6 @@ def existing_mode(path: Path) -> int | None:
     except OSError:
         return None
     return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
-
-
-def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then ``os.replace``.
-
-    ``mode`` (the old file's permission bits) is applied to the new file; without it a new file
-    gets the usual ``0o666`` minus the umask. The temp file is removed if anything fails.
-    """
-    folder = path.parent
-    stem = path.name[:120]
-    while True:
-        temp = folder / f".{stem}.{os.urandom(4).hex()}.allos-tmp"
-        try:
-            fd = os.open(
-                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_BINARY, 0o666
-            )
-        except FileExistsError:
-            continue
-        break
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if mode is not None:
-                _chmod(handle.fileno(), temp, mode)
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
-def _chmod(fd: int, path: Path, mode: int) -> None:
-    if hasattr(os, "fchmod"):
-        os.fchmod(fd, mode)
-    else:  # pragma: no cover - Windows
-        os.chmod(path, mode)
 
 
 def count_lines(text: str) -> int:

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from allos_core.files import atomic_write
 from allos_core.tools import ToolContext, ToolResult, run_in_thread
 from allos_fs.base import PathTool, resolve
 from allos_fs.files import (
     SNIFF_BYTES,
     FileToolError,
-    atomic_write,
     count_lines,
     cut_diff,
     existing_mode,
@@ -110,7 +110,7 @@ class WriteFile(PathTool):
             raise FileToolError(
                 f"cannot create the folders for {rel}: a part of that path is an existing file"
             ) from None
-        atomic_write(real, data, old.mode)
+        atomic_write(real, data, mode=old.mode)
         if old.text is None:
             metadata["created"] = True
             return ToolResult(f"Created {rel} ({_lines(lines)}).", metadata=metadata)
@@ -183,7 +183,7 @@ class EditFile(PathTool):
 
     def _edit(self, args: EditFileArgs, context: ToolContext) -> ToolResult:
         real, rel, old, new, count, lines_at = self._plan(args, context)
-        atomic_write(real, _encode(new, "new_text"), existing_mode(real))
+        atomic_write(real, _encode(new, "new_text"), mode=existing_mode(real))
         diff = unified_diff(old, new, rel)
         where = _line_list(lines_at)
         head = (
