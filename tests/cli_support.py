@@ -20,6 +20,15 @@ from allos_core.cli.ui import reset_consoles
 ALLOS = str(Path(sys.executable).with_name("allos"))
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
+#: an environment in which no provider is configured (no keys, no reachable Ollama)
+NO_PROVIDER_ENV = {
+    "OPENAI_API_KEY": None,
+    "OPENAI_BASE_URL": None,
+    "ANTHROPIC_API_KEY": None,
+    "ANTHROPIC_BASE_URL": None,
+    "OLLAMA_HOST": "http://127.0.0.1:9",
+}
+
 
 def write_script(folder: Path, turns: list[Any], name: str = "script.json") -> Path:
     """A script file for ``-p scripted -m FILE``."""

@@ -6,17 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_support import ANSI, call, invoke, write_script
+from cli_support import ANSI, NO_PROVIDER_ENV, call, invoke, write_script
 
 from allos_core.sessions import Session
-
-NO_PROVIDER_ENV = {
-    "OPENAI_API_KEY": None,
-    "OPENAI_BASE_URL": None,
-    "ANTHROPIC_API_KEY": None,
-    "ANTHROPIC_BASE_URL": None,
-    "OLLAMA_HOST": "http://127.0.0.1:9",
-}
 
 
 @pytest.fixture

@@ -11,16 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
-from cli_support import call, invoke, write_script
+from cli_support import NO_PROVIDER_ENV, call, invoke, write_script
 from fakes.openai_server import FakeOpenAIServer
-
-NO_KEYS = {
-    "OPENAI_API_KEY": None,
-    "OPENAI_BASE_URL": None,
-    "ANTHROPIC_API_KEY": None,
-    "ANTHROPIC_BASE_URL": None,
-    "OLLAMA_HOST": "http://127.0.0.1:9",
-}
 
 
 @pytest.fixture
@@ -57,7 +49,11 @@ def test_workspace_base_url_and_key_are_ignored_with_a_warning(workspace):
             encoding="utf-8",
         )
         mine.queue_text("answered by my server")
-        env = {**NO_KEYS, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": mine.openai_base_url}
+        env = {
+            **NO_PROVIDER_ENV,
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": mine.openai_base_url,
+        }
         result = invoke("run", "--workspace", str(workspace), "hi", env=env)
         assert result.exit_code == 0, result.stderr
         assert result.stdout == "answered by my server\n"
@@ -80,7 +76,7 @@ def test_workspace_endpoint_does_not_make_a_provider_look_configured(workspace):
         (workspace / "allos.toml").write_text(
             f'[providers.openai]\nbase_url = "{theirs.openai_base_url}"\n', encoding="utf-8"
         )
-        result = invoke("run", "--workspace", str(workspace), "hi", env=NO_KEYS)
+        result = invoke("run", "--workspace", str(workspace), "hi", env=NO_PROVIDER_ENV)
         assert theirs.requests == []
     assert result.exit_code == 2
     assert "no model provider is configured" in result.stderr
@@ -94,7 +90,7 @@ def test_user_file_base_url_and_key_are_used(workspace, user_file):
             encoding="utf-8",
         )
         mine.queue_text("from the user's server")
-        result = invoke("run", "--workspace", str(workspace), "hi", env=NO_KEYS)
+        result = invoke("run", "--workspace", str(workspace), "hi", env=NO_PROVIDER_ENV)
         assert result.exit_code == 0, result.stderr
         assert mine.requests[-1].headers["authorization"] == "Bearer sk-test-user"
     assert result.stdout == "from the user's server\n"
@@ -110,7 +106,7 @@ def test_base_url_flag_still_works_next_to_an_ignored_workspace_value(workspace)
         result = invoke(
             "run", "-p", "openai", "--base-url", mine.openai_base_url,
             "--workspace", str(workspace), "hi",
-            env={**NO_KEYS, "OPENAI_API_KEY": "sk-test"},
+            env={**NO_PROVIDER_ENV, "OPENAI_API_KEY": "sk-test"},
         )  # fmt: skip
         assert result.exit_code == 0, result.stderr
         assert theirs.requests == []
