@@ -30,7 +30,7 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -190,6 +190,7 @@ class Agent:
         context: ContextBudget | None = None,
         max_tool_output_chars: int = DEFAULT_MAX_TOOL_OUTPUT_CHARS,
         tool_context_extra: dict[str, Any] | None = None,
+        plugin_settings: Mapping[str, Any] | None = None,
     ) -> None:
         self._plugin_manager = plugin_manager
         self.workspace = Path(workspace if workspace is not None else Path.cwd()).resolve()
@@ -211,6 +212,7 @@ class Agent:
             workspace=self.workspace,
             extra=dict(tool_context_extra or {}),
             read_denied=self._read_denied,
+            settings=plugin_settings or {},
         )
         from allos_core.prompts import build_system_prompt
 

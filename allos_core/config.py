@@ -169,6 +169,8 @@ class Settings:
     trust_source: str = ""
     #: the workspace file's values that were not used
     ignored: list[IgnoredSetting] = field(default_factory=list)
+    #: plugin sections (top-level tables that are not core keys), merged key by key
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # -- views -----------------------------------------------------------------------------------
     @property
@@ -225,6 +227,16 @@ class Settings:
             return model
         return self.providers.get(provider, {}).get("model")
 
+    def section(self, name: str) -> dict[str, Any]:
+        """The merged plugin section ``[NAME]`` (empty when no file sets it)."""
+        return dict(self.sections.get(name, {}))
+
+    def plugin_settings(self) -> Mapping[str, Any]:
+        """Every plugin section as a read-only mapping, for :class:`~allos_core.tools.ToolContext`."""
+        from allos_core.tools import frozen_settings
+
+        return frozen_settings(self.sections)
+
     def permission_lists(self) -> dict[str, list[str]]:
         return {kind: [r.rule for r in self.rules if r.kind == kind] for kind in RULE_KINDS}
 
@@ -277,6 +289,10 @@ class Settings:
                 rows.append((key, show_value(key, value), self.source(key)))
         for rule in self.rules:
             rows.append((f"permissions.{rule.kind}", rule.rule, rule.source))
+        for name in sorted(self.sections):
+            for option, value in sorted(self.sections[name].items()):
+                key = f"{name}.{option}"
+                rows.append((key, show_value(key, value), self.source(key)))
         if self.trusted_workspaces:
             shown = ", ".join(self.trusted_workspaces)
             rows.append((TRUST_KEY, shown, self.source(TRUST_KEY)))
@@ -302,6 +318,10 @@ class Settings:
                 for name, options in self.providers.items()
             },
             "permissions": self.permission_lists(),
+            "sections": {
+                name: {k: shown(f"{name}.{k}", v) for k, v in options.items()}
+                for name, options in self.sections.items()
+            },
             TRUST_KEY: list(self.trusted_workspaces),
             "workspace": {
                 "path": str(self.workspace) if self.workspace else None,
@@ -327,6 +347,12 @@ class Settings:
                 for kind in RULE_KINDS:
                     for rule in (value or {}).get(kind) or []:
                         self.rules.append(RuleSetting(kind, rule, source))
+            elif key == "sections":
+                for name, options in (value or {}).items():
+                    table = self.sections.setdefault(name, {})
+                    for option, option_value in (options or {}).items():
+                        table[option] = option_value
+                        self.sources[f"{name}.{option}"] = source
             elif key == TRUST_KEY:
                 self.trusted_workspaces.extend(value or [])
                 self.sources[TRUST_KEY] = source

@@ -76,8 +76,9 @@ def validate_config(data: Mapping[str, Any], file: Path, text: str = "") -> dict
     """Check ``data`` against the schema; the first problem becomes a :class:`ConfigError`."""
     from pydantic import ValidationError
 
+    data, sections = split_plugin_sections(data)
     try:
-        model = _file_model().model_validate(dict(data))
+        model = _file_model().model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(error["loc"])
@@ -100,6 +101,8 @@ def validate_config(data: Mapping[str, Any], file: Path, text: str = "") -> dict
     result["providers"] = {
         name: options.model_dump(exclude_unset=True) for name, options in model.providers.items()
     }
+    if sections:
+        result["sections"] = sections
     for kind, rules in (result.get("permissions") or {}).items():
         for index, rule in enumerate(rules):
             try:
@@ -117,6 +120,25 @@ def validate_config(data: Mapping[str, Any], file: Path, text: str = "") -> dict
                 hint=f'write the full path, for example {TRUST_KEY} = ["~/code/my-project"]',
             )
     return result
+
+
+def split_plugin_sections(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``data`` without its plugin sections, and the plugin sections.
+
+    A plugin section is a top-level table whose name is not a core key (``[sandbox]``,
+    ``[mcp.servers.time]``, ``[web]``): it belongs to whichever plugin reads it, through
+    :attr:`allos_core.tools.ToolContext.settings` or ``Settings.section(NAME)``, and that plugin
+    checks its values. An unknown top-level *value* (``max_iteration = 3``) is still an error.
+    """
+    core_keys = set(_file_model().model_fields)
+    core: dict[str, Any] = {}
+    sections: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in core_keys and isinstance(value, Mapping):
+            sections[key] = dict(value)
+        else:
+            core[key] = value
+    return core, sections
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

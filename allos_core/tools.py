@@ -34,15 +34,33 @@ from __future__ import annotations
 import inspect
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from allos_core.errors import AllosError, ToolArgumentsError
 from allos_core.providers import ToolSchema
 
 Permission = Literal["allow", "ask", "deny"]
+
+
+def frozen_settings(sections: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only deep copy of plugin settings: tables become mappings, lists tuples.
+
+    Plugin sections are the top-level tables of the config files that are not core keys
+    (``[sandbox]``, ``[mcp.servers.time]``); a plugin reads its own and checks its values.
+    """
+
+    def freeze(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
+        if isinstance(value, (list, tuple)):
+            return tuple(freeze(v) for v in value)
+        return value
+
+    return freeze(sections)
 
 
 @dataclass
@@ -83,9 +101,14 @@ class ToolContext:
     #: a predicate over a workspace-relative path (``/`` separators): True when reading that file
     #: is denied, as for ``read_file(PATH)``; None when nothing is denied
     read_denied: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
+    #: the user's plugin settings, read-only: ``settings["sandbox"]["mode"]`` is ``[sandbox]
+    #: mode`` of the config files (see :func:`frozen_settings`); empty for a bare context
+    settings: Mapping[str, Any] = field(default_factory=lambda: frozen_settings({}))
 
     def __post_init__(self) -> None:
         self.workspace = Path(os.path.realpath(self.workspace))
+        if not isinstance(self.settings, MappingProxyType):
+            self.settings = frozen_settings(self.settings)
 
     def resolve_path(self, path: str | os.PathLike[str]) -> Path:
         """The real absolute path of ``path`` (relative to the workspace), checked to be inside it.

@@ -67,6 +67,7 @@ def workspace_restriction(option: str) -> str | None:
 REASON_SECRET = "a workspace file may not set secrets"
 REASON_ENDPOINT = "a workspace file may not set endpoints"
 REASON_UNTRUSTED = "the workspace is not trusted"
+REASON_UNTRUSTED_SECTION = "plugin settings from a workspace file need a trusted workspace"
 REASON_USER_ONLY = "only the user file can trust workspaces"
 
 
@@ -125,7 +126,7 @@ def restrict_workspace_config(
     """``data`` (a validated workspace file) without what a workspace file may not set.
 
     Secrets and endpoints in ``[providers.*]``, ``trusted_workspaces``, and the ``allow`` rules
-    unless ``settings.workspace_trusted``. Each value left out is added to ``settings.ignored``.
+    and plugin sections (``[mcp.servers.*]`` starts programs) unless ``settings.workspace_trusted``. Each value left out is added to ``settings.ignored``.
     """
     result = dict(data)
     ignored = _Ignorer(file, text, settings)
@@ -134,6 +135,8 @@ def restrict_workspace_config(
             name: ignored.provider_options(name, options or {})
             for name, options in result["providers"].items()
         }
+    if result.get("sections") and not settings.workspace_trusted:
+        ignored.sections(result.pop("sections"))
     if TRUST_KEY in result:
         ignored.trust_list(result.pop(TRUST_KEY) or [])
     permissions = result.get("permissions") or {}
@@ -156,6 +159,8 @@ class _Ignorer:
         where = f"{self.file}:{line}" if line else str(self.file)
         key = ".".join(loc)
         label = f"allow rule {value!r}" if loc == ("permissions", "allow") else key
+        if reason == REASON_UNTRUSTED_SECTION:
+            label = f"table {value}"
         message = f"{where}: ignored {label}: {why}"
         self.settings.ignored.append(IgnoredSetting(key, value, self.file, line, reason, message))
 
@@ -183,6 +188,11 @@ class _Ignorer:
     def trust_list(self, entries: list[str]) -> None:
         why = f"{REASON_USER_ONLY} (a project cannot trust itself); put it in {self.user_note}"
         self._add((TRUST_KEY,), ", ".join(entries), REASON_USER_ONLY, why)
+
+    def sections(self, sections: Mapping[str, Any]) -> None:
+        why = f"{REASON_UNTRUSTED_SECTION}; {self.settings.how_to_trust()}"
+        for name in sections:
+            self._add((name,), f"[{name}]", REASON_UNTRUSTED_SECTION, why)
 
     def allow_rules(self, rules: list[str]) -> None:
         why = f"{REASON_UNTRUSTED}; {self.settings.how_to_trust()}"

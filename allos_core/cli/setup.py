@@ -182,6 +182,7 @@ def build_agent(
         stream=bool(settings.stream),
         on_event=on_event,
         session=session,
+        plugin_settings=settings.plugin_settings(),
     )
     return AgentSetup(agent, settings, choice, manager)
 
