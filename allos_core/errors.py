@@ -57,6 +57,13 @@ class AuthenticationError(ProviderError):
     """The API key is missing or was rejected (401/403)."""
 
 
+class MissingKeyError(AuthenticationError, ConfigError):
+    """No API key is configured for the provider: a configuration error (CLI exit code 2).
+
+    Raised when a provider is built, before anything is sent; the hint names the variable to set.
+    """
+
+
 class ModelNotFoundError(ProviderError):
     """The provider does not know the requested model."""
 

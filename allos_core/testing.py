@@ -68,8 +68,74 @@ def load_script(path: str | Path) -> list[Turn]:
     if isinstance(data, dict):
         data = data.get("turns")
     if not isinstance(data, list):
-        raise ConfigError(f"script {file} must be a list of turns or a mapping with a 'turns' list")
+        raise ConfigError(
+            f"script {file} must be a list of turns or a mapping with a 'turns' list",
+            hint=SCRIPT_FORMAT_HINT,
+        )
+    check_script(data, f"script {file}")
     return data
+
+
+#: where the script format is described, for every script error's hint
+SCRIPT_FORMAT_HINT = "the script format is described in docs/cli.md (section 'Scripted provider')"
+_TURN_KEYS = {"text", "tool_calls", "usage", "finish_reason"}
+_CALL_KEYS = {"id", "name", "arguments", "raw_arguments"}
+
+
+def check_script(turns: list[Turn], where: str = "script") -> None:
+    """Raise a :class:`ConfigError` naming the turn (1-based) for the first malformed turn.
+
+    A turn is text, a mapping with ``text`` / ``tool_calls`` / ``usage`` / ``finish_reason``,
+    a :class:`ModelResponse`, or (in code) an exception to raise.
+    """
+    for number, turn in enumerate(turns, start=1):
+        problem = _turn_problem(turn)
+        if problem:
+            raise ConfigError(f"{where}: turn {number}: {problem}", hint=SCRIPT_FORMAT_HINT)
+
+
+def _turn_problem(turn: Turn) -> str | None:
+    if isinstance(turn, (str, ModelResponse, BaseException)):
+        return None
+    if not isinstance(turn, dict):
+        return f"must be text or a mapping, not {type(turn).__name__}"
+    unknown = sorted(set(map(str, turn)) - _TURN_KEYS)
+    if unknown:
+        return f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_TURN_KEYS))})"
+    if "text" in turn and not isinstance(turn["text"], str):
+        return "'text' must be a string"
+    calls = turn.get("tool_calls") or []
+    if not isinstance(calls, list):
+        return "'tool_calls' must be a list"
+    for index, call in enumerate(calls, start=1):
+        problem = _call_problem(call)
+        if problem:
+            return f"tool call {index}: {problem}"
+    usage = turn.get("usage") or {}
+    if not isinstance(usage, dict) or any(
+        not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in usage.values()
+    ):
+        return "'usage' must map input_tokens / output_tokens to whole numbers"
+    if "finish_reason" in turn and not isinstance(turn["finish_reason"], str):
+        return "'finish_reason' must be a string"
+    return None
+
+
+def _call_problem(call: Any) -> str | None:
+    if not isinstance(call, dict):
+        return "must be a mapping with 'name' and 'arguments'"
+    unknown = sorted(set(map(str, call)) - _CALL_KEYS)
+    if unknown:
+        return f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_CALL_KEYS))})"
+    if not isinstance(call.get("name"), str) or not call["name"]:
+        return "needs a 'name' (the tool to call)"
+    if "id" in call and not isinstance(call["id"], str):
+        return "'id' must be a string"
+    if "raw_arguments" in call and not isinstance(call["raw_arguments"], str):
+        return "'raw_arguments' must be a string (the JSON as the model sent it)"
+    if "arguments" in call and not isinstance(call["arguments"], (dict, type(None))):
+        return "'arguments' must be a mapping"
+    return None
 
 
 class ScriptedProvider(Provider):
@@ -99,6 +165,8 @@ class ScriptedProvider(Provider):
                     hint="pass a JSON or YAML file as the model: -p scripted -m script.yaml",
                 )
             turns = load_script(script)
+        else:
+            check_script(list(turns))
         self.turns = list(turns)
         self.position = 0
         self.requests: list[ModelRequest] = []

@@ -107,8 +107,10 @@ class ChatLoop:
             self._save_history()
         session = self.agent.session
         if session is not None and getattr(session, "path", None) and Path(session.path).exists():
+            from allos_core.cli.invocation import allos_command
+
             self.renderer.note(
-                f"session saved: {session.path} (resume: allos chat -s {session.name})"
+                f"session saved: {session.path} (resume: {allos_command()} chat -s {session.name})"
             )
 
     def banner(self) -> None:

@@ -10,10 +10,12 @@ every call goes through the real permission checks, with the session saved next 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +55,14 @@ def demo_rules(python: str) -> list[str]:
 DEMO_TOOLS = {"read_file": "allos-fs", "edit_file": "allos-fs", "shell_exec": "allos-shell"}
 
 
-def check_demo_tools() -> None:
-    """Fail early, naming what to install, when a tool the demo needs is missing."""
+def check_demo_plugins(provider: str = "scripted") -> None:
+    """Fail early, before anything is copied, when the provider or a tool is missing."""
     from allos_core.errors import UnknownToolError
     from allos_core.plugins import create_plugin_manager
 
-    installed = create_plugin_manager().tools()
+    manager = create_plugin_manager()
+    manager.get_provider_class(provider)
+    installed = manager.tools()
     missing = [name for name in DEMO_TOOLS if name not in installed]
     if missing:
         plugins = " ".join(sorted({DEMO_TOOLS[name] for name in missing}))
@@ -121,38 +125,77 @@ def demo(
     to a real model.
     """
     from allos_core.cli.errors import exit_code_for, handle_errors
-    from allos_core.cli.options import AgentOptions
-    from allos_core.cli.run import execute
     from allos_core.cli.ui import err_console
 
     console = err_console()
     with handle_errors(verbose):
-        check_demo_tools()
+        check_demo_plugins(provider)
         root, project, script = prepare(directory)
-        python = python_command()
-        rules = demo_rules(python)
-        task = demo_task()
-        session = root / SESSION_FILE
-        scripted = provider == "scripted"
-        options = AgentOptions(
-            provider=provider,
-            model=str(script) if scripted and not model else model,
-            allow=tuple(rules),
-            workspace=str(project),
-            session=str(session),
-            no_stream=no_stream,
-            verbose=verbose,
-        )
-        _intro(console, project, rules, task, scripted, setup_only)
-        if setup_only:
-            _next_steps(console, root, project, None, task, rules)
-            return
-        _python_first_on_path()
-        result, _renderer = execute(options, task)
-        _next_steps(console, root, project, result, task, rules)
+        with _removed_on_failure(root, keep=bool(directory)):
+            result = _run_demo(console, root, project, script, provider, model, setup_only, no_stream, verbose)  # fmt: skip
+    if result is None:
+        return
     code = exit_code_for(result.stop_reason)
     if code:
         raise click.exceptions.Exit(code)
+
+
+@contextlib.contextmanager
+def _removed_on_failure(root: Path, *, keep: bool) -> Iterator[None]:
+    """Delete the demo folder when the demo fails before the model answered anything.
+
+    A folder the user named with ``--dir`` is emptied but kept.
+    """
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        if keep:
+            root.mkdir(parents=True, exist_ok=True)
+        raise
+
+
+def _run_demo(
+    console: Any,
+    root: Path,
+    project: Path,
+    script: Path,
+    provider: str,
+    model: str | None,
+    setup_only: bool,
+    no_stream: bool,
+    verbose: bool,
+) -> Any:
+    """Run the demo in the copy; returns the run's result (None with ``--setup-only``)."""
+    from allos_core.cli.errors import exit_code_for
+    from allos_core.cli.options import AgentOptions
+    from allos_core.cli.run import execute
+
+    python = python_command()
+    rules = demo_rules(python)
+    task = demo_task()
+    session = root / SESSION_FILE
+    scripted = provider == "scripted"
+    options = AgentOptions(
+        provider=provider,
+        model=str(script) if scripted and not model else model,
+        allow=tuple(rules),
+        workspace=str(project),
+        session=str(session),
+        no_stream=no_stream,
+        verbose=verbose,
+    )
+    _intro(console, project, rules, task, scripted, setup_only)
+    if setup_only:
+        _next_steps(console, root, project, None, task, rules)
+        return None
+    _python_first_on_path()
+    result, _renderer = execute(options, task)
+    if result.stop_reason == "error" and not result.usage.requests:
+        # the model never answered, so nothing happened in the copy: don't leave it behind
+        raise click.exceptions.Exit(exit_code_for("error"))
+    _next_steps(console, root, project, result, task, rules)
+    return result
 
 
 def _python_first_on_path() -> None:
@@ -191,11 +234,14 @@ def _next_steps(
 ) -> None:
     from rich.markup import escape
 
+    from allos_core.cli.invocation import allos_command
+
+    allos = escape(allos_command())
     console.print()
     if result is not None and result.session_path:
         console.print(f"The session is saved in {escape(str(result.session_path))}")
         console.print(
-            f"  [dim]read it:[/] allos sessions show {escape(_quote(str(result.session_path)))}"
+            f"  [dim]read it:[/] {allos} sessions show {escape(_quote(str(result.session_path)))}"
         )
     console.print(f"The project copy is in {escape(str(project))} [dim](delete it when done)[/]")
     allow = " ".join(f"--allow {_quote(rule)}" for rule in rules)
@@ -203,15 +249,15 @@ def _next_steps(
         console.print("\nRun the task in this copy with a real model:")
         for provider, note in REAL_PROVIDERS:
             console.print(
-                f"  allos run -p {provider} --workspace {escape(_quote(str(project)))} "
+                f"  {allos} run -p {provider} --workspace {escape(_quote(str(project)))} "
                 f"{escape(allow)} {escape(_quote(task))}  [dim]# {note}[/]",
                 soft_wrap=True,
             )
         return
     console.print("\nThe same task with a real model, in a fresh copy (one option changes):")
     for provider, note in REAL_PROVIDERS:
-        console.print(f"  allos demo -p {provider:<20} [dim]# {note}[/]")
-    console.print('On a project of your own:  allos run -p openai --workspace DIR "TASK"')
+        console.print(f"  {allos} demo -p {provider:<20} [dim]# {note}[/]")
+    console.print(f'On a project of your own:  {allos} run -p openai --workspace DIR "TASK"')
 
 
 #: the real providers the next steps mention, with what each needs

@@ -6,6 +6,7 @@ The answer goes to stdout; progress, tool calls and decisions to stderr. Exit co
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import Any
 
@@ -49,6 +50,19 @@ def _read_task(task: str | None) -> str:
     return task.strip()
 
 
+def limit_hint(result: Any, options: Any) -> str:
+    """How to go on after the iteration limit: resume the saved session, or re-run with one."""
+    if result.session_path:
+        where = options.session or str(result.session_path)
+        return (
+            f'resume where it stopped: allos run -s {shlex.quote(where)} --max-iterations N "go on"'
+        )
+    return (
+        "raise it with --max-iterations N; add -s NAME to save the session so a stopped run "
+        "can be resumed"
+    )
+
+
 def execute(options: Any, task: str) -> tuple[Any, Any]:
     """Build the agent, run ``task``, print the outcome; returns (result, renderer)."""
     from allos_core.cli.prompt import PermissionPrompter, can_prompt
@@ -71,7 +85,7 @@ def execute(options: Any, task: str) -> tuple[Any, Any]:
     elif result.stop_reason == "iteration_limit":
         print_error(
             result.error or f"stopped after {result.iterations} model requests (iteration limit)",
-            result.error_hint or "raise it with --max-iterations N, or resume with -s SESSION",
+            result.error_hint or limit_hint(result, options),
         )
     elif result.stop_reason == "usage_limit":
         print_error(

@@ -37,7 +37,7 @@ _CONTEXT_TOO_LONG = re.compile(
 
 def missing_key_error() -> errors.AuthenticationError:
     """The error for a provider used without any API key."""
-    return errors.AuthenticationError(
+    return errors.MissingKeyError(
         f"no API key for anthropic: set {API_KEY_ENV}",
         hint=f"export {API_KEY_ENV}=... (an Anthropic API key) or pass api_key",
         provider=PROVIDER,

@@ -66,6 +66,7 @@ class AnthropicProvider(Provider):
         self.base_url = (self.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip(
             "/"
         )
+        self._credentials()  # a missing key is a configuration error, found before any request
         self._client: Any = None
 
     # -- configuration --------------------------------------------------------------------------

@@ -42,15 +42,14 @@ async def test_key_echoed_by_server_is_redacted(server, provider, api_key):
     assert "[redacted]" in str(info.value)
 
 
-async def test_missing_key_is_clear(monkeypatch, server):
-    provider = AnthropicProvider(base_url=server.base_url)
-    with pytest.raises(errors.AuthenticationError) as info:
-        await provider.complete(REQUEST)
+async def test_missing_key_is_a_configuration_error_before_any_request(monkeypatch, server):
+    with pytest.raises(errors.MissingKeyError) as info:
+        AnthropicProvider(base_url=server.base_url)
+    assert isinstance(info.value, errors.AuthenticationError)  # still caught as before
+    assert isinstance(info.value, errors.ConfigError)  # the CLI's exit code 2
     assert "ANTHROPIC_API_KEY" in str(info.value)
     assert "ANTHROPIC_API_KEY" in info.value.hint
     assert server.requests == []  # nothing was sent
-    with pytest.raises(errors.AuthenticationError):
-        await consume(provider)
 
 
 async def test_key_from_environment(monkeypatch, server, api_key):

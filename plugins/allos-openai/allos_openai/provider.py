@@ -16,7 +16,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from allos_core.errors import AuthenticationError, ProviderError
+from allos_core.errors import AuthenticationError, MissingKeyError, ProviderError
 from allos_core.providers import (
     Capabilities,
     ModelRequest,
@@ -94,7 +94,7 @@ class OpenAIProvider(Provider):
         self._key_is_placeholder = False
         if key is None:
             if is_openai_host(self.base_url):
-                raise AuthenticationError(
+                raise MissingKeyError(
                     f"no OpenAI API key: set {self.api_key_env}",
                     hint=f"export {self.api_key_env}=sk-... (keys are at "
                     "https://platform.openai.com/api-keys), or set api_key under [providers.openai] in your user config file; "

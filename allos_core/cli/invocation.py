@@ -1,0 +1,42 @@
+"""How the user can run ``allos`` again from their shell, for commands we print as next steps.
+
+After ``python3 -m uv run allos demo`` there is no ``allos`` on the user's PATH, so a hint that
+says ``allos sessions show ...`` cannot be run as printed. :func:`allos_command` gives the words
+that work where the user is.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def allos_command(environ: Mapping[str, str] | None = None, argv0: str | None = None) -> str:
+    """The command that runs this allos from the user's shell.
+
+    ``allos`` when the ``allos`` on PATH is the one running; under ``uv run``, ``uv run allos``
+    (or ``python3 -m uv run allos`` when uv was installed with pip, as the README does); else
+    this interpreter with ``-m allos_core``.
+    """
+    environ = os.environ if environ is None else environ
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    uv = environ.get("UV")
+    if uv:
+        uv_folder = Path(uv).parent
+        installed_with_pip = any((uv_folder / name).exists() for name in ("python3", "python"))
+        return "python3 -m uv run allos" if installed_with_pip else "uv run allos"
+    on_path = shutil.which("allos", path=environ.get("PATH"))
+    if on_path and _same(on_path, argv0):
+        return "allos"
+    return f"{shlex.quote(sys.executable)} -m allos_core"
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
