@@ -100,15 +100,16 @@ def test_demo_that_cannot_start_removes_its_copy(tmp_path):
 
 
 def test_demo_next_steps_are_commands_the_user_can_run(tmp_path, monkeypatch):
-    # given the demo started as the README says: python3 -m uv run allos demo
-    fake_uv_bin = tmp_path / "bin"
-    fake_uv_bin.mkdir()
-    (fake_uv_bin / "python3").write_text("")
+    # given the demo started as the README says: .uv/bin/python -m uv run allos demo
+    monkeypatch.chdir(tmp_path)
+    fake_uv_bin = tmp_path / ".uv" / "bin"
+    fake_uv_bin.mkdir(parents=True)
+    (fake_uv_bin / "python").write_text("")
     monkeypatch.setenv("UV", str(fake_uv_bin / "uv"))
     result = invoke("demo", "--dir", str(tmp_path / "d"))
     assert result.exit_code == 0, result.stderr
-    assert "python3 -m uv run allos sessions show" in result.stderr
-    assert "python3 -m uv run allos demo -p openai" in result.stderr
+    assert ".uv/bin/python -m uv run allos sessions show" in result.stderr
+    assert ".uv/bin/python -m uv run allos demo -p openai" in result.stderr
     assert "\n  allos " not in result.stderr
 
 
@@ -118,6 +119,14 @@ def test_allos_command_forms(tmp_path):
     standalone = tmp_path / "standalone"
     standalone.mkdir()
     assert allos_command({"UV": str(standalone / "uv")}) == "uv run allos"
+    with_python = tmp_path / "py" / "bin"
+    with_python.mkdir(parents=True)
+    (with_python / "python3").write_text("")
+    (with_python / "python3").chmod(0o755)
+    on_path = {"UV": str(with_python / "uv"), "PATH": str(with_python)}
+    assert allos_command(on_path) == "python3 -m uv run allos"
+    elsewhere = {"UV": str(with_python / "uv"), "PATH": ""}
+    assert allos_command(elsewhere) == f"{with_python / 'python3'} -m uv run allos"
     script = tmp_path / "allos"
     script.write_text("#!/bin/sh\n")
     script.chmod(0o755)

@@ -19,20 +19,39 @@ def allos_command(environ: Mapping[str, str] | None = None, argv0: str | None = 
     """The command that runs this allos from the user's shell.
 
     ``allos`` when the ``allos`` on PATH is the one running; under ``uv run``, ``uv run allos``
-    (or ``python3 -m uv run allos`` when uv was installed with pip, as the README does); else
-    this interpreter with ``-m allos_core``.
+    (or ``PYTHON -m uv run allos`` when uv was installed into a Python with pip, as the README
+    does); else this interpreter with ``-m allos_core``.
     """
     environ = os.environ if environ is None else environ
     argv0 = sys.argv[0] if argv0 is None else argv0
     uv = environ.get("UV")
     if uv:
-        uv_folder = Path(uv).parent
-        installed_with_pip = any((uv_folder / name).exists() for name in ("python3", "python"))
-        return "python3 -m uv run allos" if installed_with_pip else "uv run allos"
+        python = _python_beside(Path(uv).parent, environ)
+        return f"{python} -m uv run allos" if python else "uv run allos"
     on_path = shutil.which("allos", path=environ.get("PATH"))
     if on_path and _same(on_path, argv0):
         return "allos"
     return f"{shlex.quote(sys.executable)} -m allos_core"
+
+
+def _python_beside(folder: Path, environ: Mapping[str, str]) -> str | None:
+    """How to name the Python that uv was installed into with pip (None: a standalone uv).
+
+    ``python3`` when that is the one on PATH, a path relative to the current folder when it is
+    inside it (the README's ``.uv/bin/python``), else the full path.
+    """
+    for name in ("python3", "python"):
+        candidate = folder / name
+        if not candidate.exists():
+            continue
+        on_path = shutil.which(name, path=environ.get("PATH"))
+        if on_path and _same(on_path, str(candidate)):
+            return name
+        try:
+            return shlex.quote(str(candidate.relative_to(Path.cwd())))
+        except ValueError:
+            return shlex.quote(str(candidate))
+    return None
 
 
 def _same(a: str, b: str) -> bool:
