@@ -75,6 +75,7 @@ from allos_core.providers import TextDelta as _StreamText
 from allos_core.tools import Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.checkpoints import UndoReport
     from allos_core.plugins import PluginManager
     from allos_core.sessions import Session
 
@@ -146,6 +147,7 @@ class _Ready:
     call: ToolCallPart
     tool: Tool
     args: Any
+    subjects: list[str | None] = field(default_factory=list)
 
 
 class _ToolInterrupted(Exception):
@@ -228,6 +230,12 @@ class Agent:
         self._running = False
         self._state: _RunState | None = None
         self.session: Session | None = self._open_session(session)
+        from allos_core.checkpoints import CheckpointLog
+
+        #: the file changes of every turn, for :meth:`undo` (kept in the session)
+        self.checkpoints = CheckpointLog.from_data(
+            self.session.metadata.get("checkpoints") if self.session else None
+        )
         self._messages: list[Message] = self._initial_messages()
         #: tool-call ids used in this conversation (built on first use; see _unique_call_ids)
         self._call_ids: set[str] | None = None
@@ -404,6 +412,25 @@ class Agent:
                 with contextlib.suppress(asyncio.CancelledError):
                     await runner
 
+    def undo(self, turns: int = 1, *, force: bool = False) -> UndoReport:
+        """Restore the files the last ``turns`` turns changed, and drop those turns.
+
+        The conversation loses those turns too (so the model knows), unless it was compacted
+        since; the session is saved. Raises :class:`~allos_core.checkpoints.UndoError` when
+        there is nothing to undo or a file was changed since (unless ``force``). Changes made by
+        shell commands are not undone: ``report.commands`` lists them.
+        """
+        if self._running:
+            raise AllosError("cannot undo while a run is in progress")
+        from allos_core.checkpoints import drop_turn_messages, undo
+
+        report = undo(self.tool_context, self.checkpoints, turns, force=force)
+        # the session's list too: they are one list
+        if drop_turn_messages(self._messages, report.turns[-1]):
+            self._call_ids = None
+        self._save(None)
+        return report
+
     async def acompact(self) -> list[ev.Compacted]:
         """Summarise the conversation now (all but the last turn); returns what was done."""
         if self._running:
@@ -459,6 +486,7 @@ class Agent:
 
     async def _loop(self, state: _RunState) -> None:
         if state.task is not None:
+            self.checkpoints.begin_turn(state.task, len(self._messages))
             self._append(state, Message.user(state.task))
         provider = self.provider
         self._emit(state, ev.RunStarted(state.task, provider.name, provider.model))
@@ -655,7 +683,7 @@ class Agent:
             result = ToolResult.error(f"denied: {decision.reason}. {DENIED_SUFFIX}")
             self._hook("allos_after_tool_call", call=call, tool=tool, result=result)
             return result
-        return _Ready(call, tool, args)
+        return _Ready(call, tool, args, subjects)
 
     async def _ask(
         self,
@@ -723,6 +751,7 @@ class Agent:
     async def _invoke(self, state: _RunState, position: int, ready: _Ready) -> None:
         call, tool = ready.call, ready.tool
         self._hook("allos_before_tool_call", call=call, tool=tool)
+        snapshot = self._checkpoint_before(ready)
         started = time.perf_counter()
         try:
             result = await tool.invoke_validated(ready.args, self.tool_context)
@@ -730,9 +759,24 @@ class Agent:
             raise _ToolInterrupted() from None
         except SystemExit as exc:
             result = ToolResult.error(f"{tool.name} failed: it tried to exit ({exc.code})")
+        finally:
+            if snapshot is not None:
+                self.checkpoints.record(self.tool_context, snapshot)
         duration = time.perf_counter() - started
         self._hook("allos_after_tool_call", call=call, tool=tool, result=result)
         self._store(state, position, call, result, duration)
+
+    def _checkpoint_before(self, ready: _Ready) -> Any:
+        """Snapshot the files a writing path tool names; note any other writing call."""
+        tool = ready.tool
+        if tool.read_only:
+            return None
+        paths = [s for s in ready.subjects if isinstance(s, str)]
+        if tool.path_subject and paths:
+            return self.checkpoints.snapshot(self.tool_context, paths)
+        shown = next((s for s in ready.subjects if s), None)
+        self.checkpoints.note_command(f"{tool.name}: {shown}" if shown else tool.name)
+        return None
 
     def _store(
         self, state: _RunState, position: int, call: ToolCallPart, result: ToolResult, took: float
@@ -783,6 +827,8 @@ class Agent:
         session = self.session
         if session is None or session.path is None:
             return
+        if self.checkpoints.checkpoints or "checkpoints" in session.metadata:
+            session.metadata["checkpoints"] = self.checkpoints.to_data()
         path = session.save()
         self._emit(state, ev.SessionSaved(str(path)))
 

@@ -202,6 +202,11 @@ class Settings:
     def stream(self) -> bool:
         return self.values.get("stream", True) is not False
 
+    @property
+    def git_commit(self) -> bool:
+        """Whether to commit the agent's file changes after every turn (``--git``)."""
+        return self.values.get("git_commit") is True
+
     def source(self, key: str) -> str:
         return self.sources.get(key, "default")
 

@@ -207,6 +207,7 @@ def _file_model() -> Any:
         system_prompt: str | None = None
         append_system_prompt: str | None = None
         stream: bool | None = None
+        git_commit: bool | None = None
         providers: dict[str, ProviderOptions] = Field(default_factory=dict)
         permissions: Permissions | None = None
         trusted_workspaces: list[str] | None = None

@@ -18,6 +18,7 @@ SCALAR_DEFAULTS: dict[str, Any] = {
     "system_prompt": None,
     "append_system_prompt": None,
     "stream": True,
+    "git_commit": False,
 }
 #: the lists of ``[permissions]``
 RULE_KINDS = ("allow", "ask", "deny")

@@ -22,6 +22,7 @@ LAZY_COMMANDS = {
     "plugins": "allos_core.cli.inventory:plugins",
     "providers": "allos_core.cli.inventory:providers",
     "tools": "allos_core.cli.inventory:tools",
+    "undo": "allos_core.cli.undo_cmd:undo",
 }
 
 

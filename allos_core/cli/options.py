@@ -28,6 +28,7 @@ class AgentOptions:
     system: str | None = None
     append_system: str | None = None
     no_stream: bool = False
+    git: bool = False
     trust_workspace: bool = False
     json: bool = False
     verbose: bool = False
@@ -50,6 +51,7 @@ class AgentOptions:
             "system_prompt": self.system,
             "append_system_prompt": self.append_system,
             "stream": False if self.no_stream else None,
+            "git_commit": True if self.git else None,
             "permissions": {
                 "allow": list(self.allow),
                 "ask": list(self.ask),
@@ -81,6 +83,7 @@ def agent_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--system", metavar="TEXT", help="Replace the default system prompt."),
         click.option("--append-system", metavar="TEXT", help="Add to the default system prompt."),
         click.option("--no-stream", is_flag=True, help="Wait for each whole answer instead of streaming it."),
+        click.option("--git", is_flag=True, help="Commit the agent's file changes after every turn (in a git repository)."),
         click.option("-v", "--verbose", is_flag=True, help="Show more detail, and tracebacks on errors."),
     ]  # fmt: skip
     for decorator in reversed(decorators):

@@ -63,6 +63,22 @@ def limit_hint(result: Any, options: Any) -> str:
     )
 
 
+def commit_turn_if_asked(setup: Any, renderer: Any) -> None:
+    """With ``--git`` (or ``git_commit = true``), commit the files the last turn changed."""
+    if not setup.settings.git_commit:
+        return
+    from allos_core.checkpoints import commit_turn
+
+    checkpoint = setup.agent.checkpoints.current
+    if checkpoint is None or not checkpoint.changes:
+        return
+    commit = commit_turn(setup.agent.workspace, checkpoint)
+    if commit:
+        renderer.note(f"committed {len(checkpoint.changes)} file(s) as {commit}")
+    else:
+        renderer.note("--git: not committed (not a git repository, or git refused)")
+
+
 def execute(options: Any, task: str) -> tuple[Any, Any]:
     """Build the agent, run ``task``, print the outcome; returns (result, renderer)."""
     from allos_core.cli.prompt import PermissionPrompter, can_prompt
@@ -92,6 +108,7 @@ def execute(options: Any, task: str) -> tuple[Any, Any]:
             result.error or "stopped at the token limit",
             result.error_hint or "raise it with --max-total-tokens N",
         )
+    commit_turn_if_asked(setup, renderer)
     if not options.json:
         line = renderer.usage_line()
         if result.session_path:

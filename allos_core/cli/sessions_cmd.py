@@ -79,6 +79,7 @@ def sessions_show(name: str, as_json: bool, verbose: bool) -> None:
                     "created_at": _iso(session.created_at),
                     "updated_at": _iso(session.updated_at),
                     "turns": session.turns,
+                    "metadata": session.metadata,
                     "usage": _dump(session.usage),
                     "messages": [_dump(m) for m in session.messages],
                 },
@@ -88,6 +89,16 @@ def sessions_show(name: str, as_json: bool, verbose: bool) -> None:
         )
         return
     print_conversation(session, verbose=verbose)
+    from allos_core.cli.undo_cmd import describe_changes
+
+    changes = describe_changes(session.metadata)
+    if changes:
+        from allos_core.cli.ui import out_console
+
+        console = out_console()
+        console.print("\n[bold]File changes[/] [dim](allos undo -s NAME restores them)[/]")
+        for line in changes:
+            console.print(f"  {line}", markup=False, highlight=False)
 
 
 @sessions.command("rm")
