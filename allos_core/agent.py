@@ -412,6 +412,26 @@ class Agent:
                 with contextlib.suppress(asyncio.CancelledError):
                     await runner
 
+    def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """Run one tool call on the user's behalf, through the same checks as the model's calls.
+
+        The arguments are validated, the permission decided (an ``ask`` goes to :attr:`ask`),
+        and the tool runs in the workspace; every failure is an error :class:`ToolResult`. The
+        conversation is not changed. The chat's ``@path`` mentions use it with ``read_file``.
+        """
+        _refuse_inside_loop("call_tool", "await agent.acall_tool(...)")
+        return _run_sync(self.acall_tool(name, arguments))
+
+    async def acall_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """The asynchronous :meth:`call_tool`."""
+        from allos_core.providers import new_tool_call_id
+
+        call = ToolCallPart(id=new_tool_call_id(), name=name, arguments=arguments)
+        ready = await self._prepare(None, call)
+        if isinstance(ready, ToolResult):
+            return ready
+        return await ready.tool.invoke_validated(ready.args, self.tool_context)
+
     def undo(self, turns: int = 1, *, force: bool = False) -> UndoReport:
         """Restore the files the last ``turns`` turns changed, and drop those turns.
 
@@ -639,7 +659,7 @@ class Agent:
         tool = self._tools.get(call.name)
         return tool is not None and tool.read_only and call.parse_error is None
 
-    async def _prepare(self, state: _RunState, call: ToolCallPart) -> _Ready | ToolResult:
+    async def _prepare(self, state: _RunState | None, call: ToolCallPart) -> _Ready | ToolResult:
         """Check and decide one call: a :class:`_Ready` to run, or the error result to give."""
         tool = self._tools.get(call.name)
         if tool is None:

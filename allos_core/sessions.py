@@ -437,7 +437,10 @@ def _summary(path: Path) -> SessionSummary:
             name=data.get("name") or name,
             path=path,
             updated_at=_parse_time(data.get("updated_at")),
-            messages=len(messages),
+            # like chat's /session: the conversation, not the system prompt
+            messages=sum(
+                1 for m in messages if not (isinstance(m, dict) and m.get("role") == "system")
+            ),
             provider=last.get("provider"),
             model=last.get("model"),
             title=title,

@@ -18,6 +18,8 @@ from allos_core.sessions import Session
 pexpect = pytest.importorskip("pexpect")
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 
+#: prompt_toolkit draws the prompt with cursor moves on a real terminal: match the mark alone
+PROMPT = "›"
 TIMEOUT = 30  # a safety net for expect(); every step normally takes milliseconds
 
 
@@ -120,7 +122,7 @@ def test_ctrl_c_stops_the_turn_but_not_the_chat(tmp_path, workspace):
         transcript = io.StringIO()
         child.logfile_read = transcript
         try:
-            child.expect_exact("› ")
+            child.expect(PROMPT)
             child.sendline("a slow question")
             deadline = time.monotonic() + TIMEOUT
             while not server.chat_requests:  # wait until the request is in flight
@@ -128,11 +130,11 @@ def test_ctrl_c_stops_the_turn_but_not_the_chat(tmp_path, workspace):
                 time.sleep(0.01)
             child.sendintr()
             child.expect_exact("interrupted")
-            child.expect_exact("› ")
+            child.expect(PROMPT)
             server.release()
             child.sendline("a quick one")
             child.expect_exact("the second answer")
-            child.expect_exact("› ")
+            child.expect(PROMPT)
             child.sendline("/exit")
             child.expect(pexpect.EOF)
         finally:

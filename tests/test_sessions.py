@@ -489,7 +489,9 @@ def test_list_show_and_delete():
     summaries = list_sessions()
     assert [s.name for s in summaries] == ["newer", "older", "broken"]
     first = summaries[0]
-    assert first.messages == 9 and first.provider == "anthropic" and first.model == "claude-x"
+    assert (
+        first.messages == 8 and first.provider == "anthropic" and first.model == "claude-x"
+    )  # without the system prompt
     assert first.title.startswith("Rename foo to bar") and first.error is None
     assert summaries[1].title == "first task" and summaries[1].provider == "openai"
     assert summaries[2].error.startswith("unreadable") and summaries[2].messages == 0

@@ -1,15 +1,16 @@
 """``allos chat``: an interactive session.
 
 Answers stream as they arrive; tool calls, diffs and permission prompts are shown as in
-``allos run``. Input: a line ending with ``\\`` continues on the next line; a line with only
-``\"\"\"`` starts (and ends) a block. Ctrl-C stops the current turn and returns to the prompt;
+``allos run``. Input (:mod:`allos_core.cli.chat_input`): history across chats, Alt-Enter for a
+new line, Tab completes slash commands and ``@path`` mentions, which attach files
+(:mod:`allos_core.cli.mentions`); a line ending with ``\\`` continues on the next line; a line
+with only ``\"\"\"`` starts (and ends) a block. Slash commands: :mod:`allos_core.cli.chat_commands`. Ctrl-C stops the current turn and returns to the prompt;
 Ctrl-D or ``/exit`` leaves. The conversation is saved as a session after every turn
 (``-s NAME`` to pick the name and resume it later).
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from datetime import datetime
@@ -22,6 +23,9 @@ from allos_core.cli.options import agent_options
 
 SLASH_HELP = [
     ("/help", "show this list"),
+    ("/add PATH", "attach a file to your next message (or write @PATH in a message)"),
+    ("/undo [N]", "restore the files the last N turns changed, and drop those turns"),
+    ("/cost", "tokens used in this chat (and their cost where known)"),
     ("/model [NAME]", "show the model, or switch to another model of the same provider"),
     ("/provider NAME [MODEL]", "switch provider (the conversation carries over)"),
     ("/tools", "list the tools the model can use"),
@@ -30,7 +34,6 @@ SLASH_HELP = [
     ("/clear", "forget the conversation (keeps the session name)"),
     ("/exit", "leave (Ctrl-D works too)"),
 ]
-BLOCK = '"""'
 
 
 @click.command("chat")
@@ -75,6 +78,9 @@ class ChatLoop:
         self.model = self.model or self.setup.choice.model or "default"
         self.running = True
         self.history_file: Path | None = None
+        self.input: Any = None
+        #: files added with /add, attached to the next message
+        self.pending_files: list[str] = []
 
     # -- events ------------------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
@@ -126,29 +132,29 @@ class ChatLoop:
         self.console.print("[dim]/help for commands · Ctrl-C stops a turn · Ctrl-D leaves[/]")
 
     def read_input(self) -> str:
-        """One message: continued lines (ending with \\) and \"\"\" blocks are joined."""
-        interactive = sys.stdin.isatty()
-        prompt, more = ("› ", "… ") if interactive else ("", "")
-        first = input(prompt)
-        if first.strip() == BLOCK:
-            lines = []
-            while True:
-                line = input(more)
-                if line.strip() == BLOCK:
-                    return "\n".join(lines)
-                lines.append(line)
-        lines = []
-        line = first
-        while line.endswith("\\"):
-            lines.append(line[:-1])
-            line = input(more)
-        lines.append(line)
-        return "\n".join(lines)
+        """One message (see :mod:`allos_core.cli.chat_input`)."""
+        if self.input is None:
+            from allos_core.cli.chat_input import ChatInput
+
+            commands = [usage.split()[0] for usage, _ in SLASH_HELP]
+            self.input = ChatInput(self.agent.workspace, self.history_file, commands)
+        return self.input.read()
 
     def turn(self, text: str) -> None:
-        """Run one turn; Ctrl-C stops it and the chat goes on."""
+        """Run one turn (``@path`` mentions and /add-ed files attached); Ctrl-C stops it."""
+        from allos_core.cli.mentions import MentionError, attach_files, attach_mentions
         from allos_core.cli.ui import print_error
 
+        try:
+            text, _mentioned = attach_mentions(text, self.agent)
+            text = attach_files(text, self.pending_files, self.agent)
+        except MentionError as exc:
+            print_error(str(exc), "fix the path (or the permission rule); the message was not sent")
+            return
+        except KeyboardInterrupt:
+            self.console.print("[yellow]interrupted[/]")
+            return
+        self.pending_files = []
         self.renderer.started = time.monotonic()
         try:
             result = self.agent.run(text)
@@ -163,141 +169,23 @@ class ChatLoop:
             print_error(result.error or "the turn failed", result.error_hint)
         elif result.stop_reason in ("iteration_limit", "usage_limit"):
             print_error(result.error or "stopped at a limit", result.error_hint)
+        from allos_core.cli.run import commit_turn_if_asked
+
+        commit_turn_if_asked(self.setup, self.renderer)
         self.renderer.print_usage()
 
-    # -- slash commands ----------------------------------------------------------------------------
     def command(self, text: str) -> None:
-        from allos_core.cli.errors import is_usage_error
-        from allos_core.cli.ui import print_error
-        from allos_core.errors import AllosError
+        """Run a slash command (see :mod:`allos_core.cli.chat_commands`)."""
+        from allos_core.cli.chat_commands import run_command
 
-        name, _, rest = text.partition(" ")
-        handler = {
-            "/help": self.cmd_help,
-            "/?": self.cmd_help,
-            "/model": self.cmd_model,
-            "/provider": self.cmd_provider,
-            "/tools": self.cmd_tools,
-            "/session": self.cmd_session,
-            "/compact": self.cmd_compact,
-            "/clear": self.cmd_clear,
-            "/exit": self.cmd_exit,
-            "/quit": self.cmd_exit,
-        }.get(name.lower())
-        if handler is None:
-            print_error(f"unknown command {name}", "type /help to see the commands")
-            return
-        try:
-            handler(rest.strip())
-        except AllosError as exc:
-            print_error(str(exc), exc.hint)
-            if self.options.verbose and not is_usage_error(exc):
-                import traceback
-
-                traceback.print_exc()
-        except KeyboardInterrupt:
-            self.renderer.pause()
-            self.console.print("[yellow]interrupted[/]")
-
-    def cmd_help(self, _: str) -> None:
-        from rich.markup import escape
-
-        for usage, description in SLASH_HELP:
-            self.console.print(f"  [bold]{escape(usage):<24}[/] {description}")
-        self.console.print(
-            '  [dim]end a line with \\ to continue it; """ on its own line starts a block[/]'
-        )
-
-    def cmd_model(self, rest: str) -> None:
-        if not rest:
-            self.console.print(f"{self.provider} · {self.model}")
-            return
-        self.switch(self.provider, rest)
-
-    def cmd_provider(self, rest: str) -> None:
-        if not rest:
-            self.console.print(f"{self.provider} · {self.model}")
-            return
-        parts = rest.split()
-        self.switch(parts[0], parts[1] if len(parts) > 1 else None)
-
-    def switch(self, name: str, model: str | None) -> None:
-        """Switch provider and/or model; the conversation carries over."""
-        from allos_core.cli.setup import provider_for_switch
-
-        name, configured_model, options = provider_for_switch(
-            self.setup.manager, self.setup.settings, name
-        )
-        cls = self.setup.manager.get_provider_class(name)
-        provider = cls(model=model or configured_model, **options)
-        self.agent.set_provider(provider)
-        self.provider, self.model = name, provider.model
-        self.console.print(f"[green]now using[/] {name} · {provider.model}")
-
-    def cmd_tools(self, _: str) -> None:
-        from rich.markup import escape
-
-        from allos_core.cli.ui import first_sentence
-
-        for name, tool in sorted(self.agent.tools.items()):
-            self.console.print(
-                f"  [bold]{escape(name)}[/] [dim]({tool.default_permission})[/] "
-                f"{escape(first_sentence(tool.description))}"
-            )
-
-    def cmd_session(self, _: str) -> None:
-        session = self.agent.session
-        usage = self.agent.usage
-        messages = len([m for m in self.agent.messages if m.role != "system"])
-        where = f"{session.name} ({session.path})" if session is not None else "not saved"
-        self.console.print(f"session {where}")
-        self.console.print(
-            f"  {messages} messages · {usage.input_tokens:,} tokens in · "
-            f"{usage.output_tokens:,} out · {self.provider} · {self.model}"
-        )
-
-    def cmd_compact(self, _: str) -> None:
-        before = len(self.agent.messages)
-        self.renderer.spin("compacting…")
-        try:
-            self.agent.compact()
-        finally:
-            self.renderer.pause()
-        after = len(self.agent.messages)
-        self.console.print(f"[green]compacted[/] {before} → {after} messages")
-
-    def cmd_clear(self, _: str) -> None:
-        self.agent.clear()
-        self.console.print("[green]conversation cleared[/]")
-
-    def cmd_exit(self, _: str) -> None:
-        self.running = False
+        run_command(self, text)
 
     # -- input history -----------------------------------------------------------------------------
     def _setup_history(self) -> None:
-        """Up/down recall earlier input (readline), kept across chats; only at a terminal."""
-        if not sys.stdin.isatty():
-            return
-        try:
-            import readline
-        except ImportError:  # pragma: no cover - Windows without pyreadline
-            return
+        """Input history is kept across chats (prompt_toolkit, at a terminal only)."""
         import platformdirs
 
-        path = Path(platformdirs.user_state_dir("allos")) / "chat_history"
-        self.history_file = path
-        readline.set_history_length(1000)
-        if path.is_file():
-            with contextlib.suppress(OSError):
-                readline.read_history_file(path)
+        self.history_file = Path(platformdirs.user_state_dir("allos")) / "chat_history"
 
     def _save_history(self) -> None:
-        if self.history_file is None:
-            return
-        try:
-            import readline
-
-            self.history_file.parent.mkdir(parents=True, exist_ok=True)
-            readline.write_history_file(self.history_file)
-        except (ImportError, OSError):
-            pass
+        """prompt_toolkit appends each entry as it is sent: nothing left to write."""
