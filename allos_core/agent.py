@@ -214,6 +214,7 @@ class Agent:
             workspace=self.workspace,
             extra=dict(tool_context_extra or {}),
             read_denied=self._read_denied,
+            rule_allows=self._rule_allows,
             settings=plugin_settings or {},
         )
         from allos_core.prompts import build_system_prompt
@@ -241,6 +242,16 @@ class Agent:
         self._call_ids: set[str] | None = None
 
     # -- set-up --------------------------------------------------------------------------------
+    def _rule_allows(self, tool_name: str, subject: str) -> str | None:
+        """The user's allow rule deciding ``subject`` for ``tool_name`` (None: none does)."""
+        rules = self.permissions
+        if rules is None:
+            return None
+        answer = rules.decide_one(tool_name, subject, path_like=False, workspace=self.workspace)
+        if answer is None or answer.decision != "allow":
+            return None
+        return answer.reason.removeprefix("rule ")
+
     def _read_denied(self, relative_path: str) -> bool:
         """Whether the user's rules deny ``read_file`` for this workspace-relative path.
 

@@ -342,14 +342,19 @@ def rule_text(tool_name: str, subject: str | None) -> str:
     return tool_name if subject is None else f"{tool_name}({subject})"
 
 
+#: a subject that names its kind, such as ``domain:docs.python.org``: suggested exactly
+_TYPED_SUBJECT = re.compile(r"^[a-z][a-z_-]*:\S+$")
+
+
 def suggested_rule(tool_name: str, subject: str | None, *, path_like: bool = False) -> str:
     """A rule a user may add to allow calls like this one (for "how to allow it" messages).
 
-    Paths are suggested exactly; commands by their first word (``shell_exec(pytest*)``).
+    Paths and typed subjects (``domain:docs.python.org``) are suggested exactly; commands by
+    their first word (``shell_exec(pytest*)``).
     """
     if subject is None:
         return tool_name
-    if path_like:
+    if path_like or _TYPED_SUBJECT.match(subject):
         return f"{tool_name}({subject})"
     first = subject.split()[0] if subject.split() else subject
     return f"{tool_name}({first}*)"

@@ -101,6 +101,11 @@ class ToolContext:
     #: a predicate over a workspace-relative path (``/`` separators): True when reading that file
     #: is denied, as for ``read_file(PATH)``; None when nothing is denied
     read_denied: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
+    #: ``(tool_name, subject)`` -> the user's ``allow`` rule for that subject, if one decides it
+    #: (see :meth:`allowing_rule`); None when there are no rules
+    rule_allows: Callable[[str, str], str | None] | None = field(
+        default=None, repr=False, compare=False
+    )
     #: the user's plugin settings, read-only: ``settings["sandbox"]["mode"]`` is ``[sandbox]
     #: mode`` of the config files (see :func:`frozen_settings`); empty for a bare context
     settings: Mapping[str, Any] = field(default_factory=lambda: frozen_settings({}))
@@ -195,6 +200,23 @@ class ToolContext:
         if lexical is None or lexical == subject:
             return [subject]
         return [subject, lexical]
+
+    def allowing_rule(self, tool_name: str, subject: str) -> str | None:
+        """The user's ``allow`` rule that decides this subject (no deny or ask rule matches it).
+
+        For a tool that must refuse something unless the user said so explicitly, beyond the
+        permission decision for the call: ``web_fetch`` reaches a private or loopback address
+        only when a rule such as ``web_fetch(domain:127.0.0.1)`` names it (the tool can check
+        that the rule is not a wildcard).
+        """
+        predicate = self.rule_allows
+        if predicate is None:
+            return None
+        try:
+            rule = predicate(tool_name, subject)
+        except Exception:
+            return None
+        return rule if isinstance(rule, str) else None
 
     def is_read_denied(self, relative_path: str) -> bool:
         """Whether reading the file at ``relative_path`` (workspace-relative, ``/`` separators)
