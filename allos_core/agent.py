@@ -853,6 +853,23 @@ class Agent:
                 sink(event)
             except Exception:
                 logger.warning("an event callback failed on %s", event.type, exc_info=True)
+        if self._event_observers():
+            try:
+                self.plugin_manager.hook.allos_on_event(event=event, context=self.tool_context)
+            except Exception:
+                logger.warning("a plugin's allos_on_event failed on %s", event.type, exc_info=True)
+
+    def _event_observers(self) -> bool:
+        """Whether any plugin implements ``allos_on_event`` (looked up once per agent)."""
+        observers = self.__dict__.get("_observers")
+        if observers is None:
+            try:
+                hook = self.plugin_manager.hook.allos_on_event
+                observers = bool(hook.get_hookimpls())
+            except Exception:
+                observers = False
+            self.__dict__["_observers"] = observers
+        return observers
 
     def _save(self, state: _RunState | None) -> None:
         session = self.session

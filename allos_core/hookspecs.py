@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.events import Event
     from allos_core.messages import ToolCallPart
     from allos_core.permissions import PermissionDecision
     from allos_core.providers import Provider
     from allos_core.tools import Tool, ToolContext, ToolResult
 
 PROJECT_NAME = "allos"
-#: entry-point groups scanned for plugins
-ENTRY_POINT_GROUPS = ("allos.providers", "allos.tools")
+#: entry-point groups scanned for plugins (``allos.plugins``: observers, policies, backends)
+ENTRY_POINT_GROUPS = ("allos.providers", "allos.tools", "allos.plugins")
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 #: mark a plugin function as the implementation of the hook of the same name
@@ -76,6 +77,20 @@ class AllosHookSpecs:
         self, call: ToolCallPart, tool: Tool, result: ToolResult, context: ToolContext
     ) -> None:
         """Called after a tool call ran (or was refused), with its result."""
+
+    @hookspec
+    def allos_on_event(self, event: Event, context: ToolContext) -> None:
+        """Called for every event an agent emits, after the agent's own ``on_event`` callback.
+
+        ``event`` is one of :mod:`allos_core.events` (``run_started``, ``model_request``,
+        ``assistant_message``, ``tool_call``, ``permission``, ``tool_result``, ``usage``,
+        ``compaction``, ``session_saved``, ``stop``, ...; check ``event.type`` and ignore types you
+        don't know). ``context`` is the agent's tool context (workspace, read-only plugin
+        settings). For observers: tracing, metrics, logs (``allos-otel`` is built on it). The
+        event is shared with every other observer, so treat it as read-only. It is called on the
+        agent's event loop for every streamed text delta too: return quickly. Returns nothing; a
+        hook that raises is logged and the run goes on.
+        """
 
     @hookspec
     def allos_cli_commands(self) -> list[Any]:
