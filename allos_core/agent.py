@@ -66,6 +66,7 @@ from allos_core.permissions import (
 from allos_core.providers import (
     ModelRequest,
     ModelResponse,
+    OutputSchema,
     Provider,
     StreamDone,
     ToolSchema,
@@ -75,6 +76,7 @@ from allos_core.providers import TextDelta as _StreamText
 from allos_core.tools import Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.output import StructuredOutput
     from allos_core.plugins import PluginManager
     from allos_core.sessions import Session
 
@@ -109,6 +111,8 @@ class RunResult:
     error: str | None = None
     error_hint: str | None = None
     session_path: Path | None = None
+    #: the validated answer of a run with ``output_type`` (None otherwise, or when it failed)
+    output: Any = None
 
     @property
     def ok(self) -> bool:
@@ -130,6 +134,10 @@ class _RunState:
     pending: tuple[list[ToolCallPart], list[ToolResultPart | None]] | None = None
     finished: bool = False
     result: RunResult | None = None
+    #: structured output: the validated value, the model's last raw answer, failed attempts
+    output: Any = None
+    output_raw: str | None = None
+    output_failures: int = 0
 
     def stop(
         self, reason: ev.StopReason, error: str | None = None, hint: str | None = None
@@ -164,6 +172,14 @@ class Agent:
     to allow the call). ``session`` (a :class:`~allos_core.sessions.Session`, a name or a path)
     is resumed if it exists and saved after every turn.
 
+    ``output_type`` (a pydantic model, dataclass, TypedDict, JSON schema dict, or a list or union
+    of them) makes every run end with a validated value in ``result.output`` (see
+    :mod:`allos_core.output`); an answer that does not validate goes back to the model up to
+    ``output_retries`` times, then the run stops as ``output_invalid``. ``deps`` reaches tools
+    as ``context.deps`` (declare the parameter as ``ToolContext[MyDeps]``). ``max_cost`` stops a
+    run (``cost_limit``) before a request likely to take it over that many US dollars and after
+    one that did; ``prices`` are the user's own prices by model (see :mod:`allos_core.pricing`).
+
     One run at a time per agent. :meth:`run` is synchronous and cannot be called from inside a
     running event loop; use :meth:`arun` or :meth:`iter_events` there.
     """
@@ -191,6 +207,11 @@ class Agent:
         max_tool_output_chars: int = DEFAULT_MAX_TOOL_OUTPUT_CHARS,
         tool_context_extra: dict[str, Any] | None = None,
         plugin_settings: Mapping[str, Any] | None = None,
+        deps: Any = None,
+        output_type: Any = None,
+        output_retries: int = 3,
+        max_cost: float | None = None,
+        prices: Mapping[str, Any] | None = None,
     ) -> None:
         self._plugin_manager = plugin_manager
         self.workspace = Path(workspace if workspace is not None else Path.cwd()).resolve()
@@ -204,6 +225,15 @@ class Agent:
         self.session_permissions = SessionPermissions()
         self.max_iterations = max_iterations
         self.max_total_tokens = max_total_tokens
+        self.max_cost = max_cost
+        from allos_core.pricing import Pricer
+
+        self.pricer = Pricer(prices)
+        self.output: StructuredOutput | None = None
+        if output_type is not None:
+            from allos_core.output import StructuredOutput
+
+            self.output = StructuredOutput(output_type, retries=output_retries)
         self.stream = stream
         self.on_event = on_event
         self.context = context or ContextBudget()
@@ -213,6 +243,7 @@ class Agent:
             extra=dict(tool_context_extra or {}),
             read_denied=self._read_denied,
             settings=plugin_settings or {},
+            deps=deps,
         )
         from allos_core.prompts import build_system_prompt
 
@@ -462,6 +493,7 @@ class Agent:
             self._append(state, Message.user(state.task))
         provider = self.provider
         self._emit(state, ev.RunStarted(state.task, provider.name, provider.model))
+        self.pricer.warm_up(provider)
         schemas = self.tool_schemas()
         while True:
             if self.max_iterations is not None and state.iterations >= self.max_iterations:
@@ -472,6 +504,8 @@ class Agent:
                 state.stop("usage_limit")
                 return
             tokens = await self._fit_context(state, schemas)
+            if self.max_cost is not None and self._over_budget(state, tokens):
+                return
             state.iterations += 1
             response = await self._request(state, schemas, tokens)
             message = self._unique_call_ids(response.message)
@@ -486,6 +520,16 @@ class Agent:
             self._emit(state, ev.AssistantMessage(message))
             self._record_usage(state, response.usage, kind="model", model=message.model)
             calls = message.tool_calls
+            if self.output is not None:
+                step = self._judge_output(state, message)
+                if step == "stop":
+                    return
+                if step == "again":
+                    self._save(state)
+                    continue
+            if calls and self.max_cost is not None and self._over_budget(state, None):
+                self._append(state, Message.tool_results([_not_run(c) for c in calls]))
+                return
             if not calls:
                 state.stop("answered")
                 return
@@ -531,7 +575,8 @@ class Agent:
     async def _request(
         self, state: _RunState, schemas: list[ToolSchema], tokens: int
     ) -> ModelResponse:
-        request = ModelRequest(messages=list(self._messages), tools=schemas)
+        schemas, output = self._output_request(schemas)
+        request = ModelRequest(messages=list(self._messages), tools=schemas, output=output)
         self._emit(state, ev.ModelRequestStarted(state.iterations, len(request.messages), tokens))
         try:
             response = await self._call_model(state, request)
@@ -541,9 +586,10 @@ class Agent:
             await self._fit_context(state, schemas, force=True)
             if len(self._messages) >= before:
                 raise
-            request = ModelRequest(messages=list(self._messages), tools=schemas)
+            request = ModelRequest(messages=list(self._messages), tools=schemas, output=output)
             response = await self._call_model(state, request)
         self.context.counter.observe(request.messages, response.usage.input_tokens)
+        response.usage = self.pricer.priced(self.provider, response.model, response.usage)
         return response
 
     async def _call_model(self, state: _RunState, request: ModelRequest) -> ModelResponse:
@@ -760,6 +806,7 @@ class Agent:
     def _record_usage(
         self, state: _RunState | None, usage: Usage, *, kind: str, model: str | None = None
     ) -> None:
+        usage = self.pricer.priced(self.provider, model, usage)
         self.usage = self.usage + usage
         if state is not None:
             state.usage = state.usage + usage
@@ -816,6 +863,8 @@ class Agent:
             if message.role == "assistant":
                 text = message.text
                 break
+        if not text and state.output_raw:
+            text = state.output_raw  # a final-answer tool call's arguments
         assert state.stop_reason is not None
         result = RunResult(
             text=text,
@@ -827,15 +876,95 @@ class Agent:
             error=state.error,
             error_hint=state.error_hint,
             session_path=self.session.path if self.session is not None else None,
+            output=state.output,
         )
         state.result = result
         state.finished = True
         self.last_result = result
+        extra = {}
+        if self.output is not None and state.output is not None:
+            extra["output"] = self.output.dump(state.output)
         self._emit(
             state,
-            ev.RunStopped(state.stop_reason, state.error, state.usage, state.iterations),
+            ev.RunStopped(state.stop_reason, state.error, state.usage, state.iterations, extra),
         )
         return result
+
+    # -- structured output and budgets ---------------------------------------------------------
+    def _output_request(
+        self, schemas: list[ToolSchema]
+    ) -> tuple[list[ToolSchema], OutputSchema | None]:
+        """The tools and output schema of a request: native, or with the final-answer tool."""
+        output = self.output
+        if output is None:
+            return schemas, None
+        if self.provider.capabilities.structured_output:
+            return schemas, output.request(tool=False)
+        return [*schemas, output.tool_schema()], output.request(tool=True)
+
+    def _judge_output(self, state: _RunState, message: Message) -> str | None:
+        """Check an answer of a structured run: ``stop``, ``again`` (asked to fix it) or None."""
+        assert self.output is not None
+        tool = not self.provider.capabilities.structured_output
+        verdict = self.output.judge(message, tool=tool)
+        if not verdict.handled:
+            return None
+        state.output_raw = verdict.raw
+        if verdict.results:
+            self._append(state, Message.tool_results(verdict.results))
+        if verdict.ok:
+            state.output = verdict.value
+            state.stop("answered")
+            return "stop"
+        state.output_failures += 1
+        if state.output_failures > self.output.retries:
+            state.stop(
+                "output_invalid",
+                f"the answer did not match the output type after {state.output_failures} "
+                f"attempts: {verdict.error}",
+                "the raw answer is in result.text; simplify the schema, raise output_retries, "
+                "or try a stronger model",
+            )
+            return "stop"
+        if verdict.feedback:
+            self._append(state, Message.user(verdict.feedback))
+        return "again"
+
+    def _over_budget(self, state: _RunState, input_tokens: int | None) -> bool:
+        """Stop the run (``cost_limit``) when it is over ``max_cost``, or the next request
+        (``input_tokens`` of input, priced before output) would likely take it over."""
+        limit = self.max_cost
+        assert limit is not None
+        provider, model = self.provider, self.provider.model
+        spent = state.usage.cost or 0.0
+        if input_tokens is None:
+            if spent > limit:
+                state.stop(
+                    "cost_limit",
+                    f"the run cost ${spent:.4f}, over its budget of ${limit:.4f}",
+                    "raise it with --max-cost USD (or max_cost in the config)",
+                )
+                return True
+            return False
+        estimate = self.pricer.cost(provider, model, Usage(input_tokens=input_tokens))
+        if estimate is None:
+            state.stop(
+                "error",
+                f"no price is known for {provider.name}/{model}, so the budget of "
+                f"${limit:.4f} cannot be kept",
+                f'set its price in the config ([prices."{model}"] input_per_mtok = ..., '
+                "output_per_mtok = ...) or run without --max-cost",
+            )
+            return True
+        if spent + estimate > limit:
+            state.stop(
+                "cost_limit",
+                f"stopped before a request of ~{input_tokens:,} input tokens (~${estimate:.4f}) "
+                f"that would take the run (${spent:.4f} so far) over its budget of ${limit:.4f}",
+                "raise it with --max-cost USD (or max_cost in the config)",
+            )
+            return True
+        return False
 
 
 class _DaemonThreadExecutor(concurrent.futures.ThreadPoolExecutor):
@@ -875,6 +1004,11 @@ def _run_sync(coroutine: Awaitable[Any]) -> Any:
         return await coroutine
 
     return asyncio.run(main())
+
+
+def _not_run(call: ToolCallPart) -> ToolResultPart:
+    content = "not run: the run stopped at its cost limit"
+    return ToolResultPart(call_id=call.id, name=call.name, content=content, is_error=True)
 
 
 def _refuse_inside_loop(method: str, instead: str) -> None:
