@@ -590,6 +590,10 @@ class Agent:
             response = await self._call_model(state, request)
         self.context.counter.observe(request.messages, response.usage.input_tokens)
         response.usage = self.pricer.priced(self.provider, response.model, response.usage)
+        if response.message.usage is not None:
+            response.message.usage = self.pricer.priced(
+                self.provider, response.model, response.message.usage
+            )
         return response
 
     async def _call_model(self, state: _RunState, request: ModelRequest) -> ModelResponse:
