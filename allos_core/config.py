@@ -191,6 +191,16 @@ class Settings:
         return self.values.get("max_total_tokens")
 
     @property
+    def max_cost(self) -> float | None:
+        """The budget of a run in US dollars (``max_cost``, ``--max-cost``), or None."""
+        return self.values.get("max_cost")
+
+    @property
+    def prices(self) -> dict[str, dict[str, float]]:
+        """The user's own model prices (``[prices."MODEL"]``), merged model by model."""
+        return dict(self.values.get("prices") or {})
+
+    @property
     def system_prompt(self) -> str | None:
         return self.values.get("system_prompt")
 
@@ -353,6 +363,11 @@ class Settings:
                     for option, option_value in (options or {}).items():
                         table[option] = option_value
                         self.sources[f"{name}.{option}"] = source
+            elif key == "prices":
+                table = self.values.setdefault("prices", {})
+                for model, price in (value or {}).items():
+                    table[model] = price
+                    self.sources[f"prices.{model}"] = source
             elif key == TRUST_KEY:
                 self.trusted_workspaces.extend(value or [])
                 self.sources[TRUST_KEY] = source

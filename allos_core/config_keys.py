@@ -18,7 +18,10 @@ SCALAR_DEFAULTS: dict[str, Any] = {
     "system_prompt": None,
     "append_system_prompt": None,
     "stream": True,
+    "max_cost": None,
 }
+#: the table of the user's own model prices (``[prices."MODEL"]``, see allos_core.pricing)
+PRICES_KEY = "prices"
 #: the lists of ``[permissions]``
 RULE_KINDS = ("allow", "ask", "deny")
 #: the user-file setting listing trusted workspaces
