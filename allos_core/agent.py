@@ -926,7 +926,7 @@ class Agent:
                 "output_invalid",
                 f"the answer did not match the output type after {state.output_failures} "
                 f"attempts: {verdict.error}",
-                "the raw answer is in result.text; simplify the schema, raise output_retries, "
+                "the last answer is kept as the run's text; simplify the schema, raise output_retries, "
                 "or try a stronger model",
             )
             return "stop"

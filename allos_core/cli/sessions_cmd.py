@@ -116,15 +116,16 @@ def print_conversation(session: Any, *, verbose: bool = False) -> None:
     """A session's messages, readably: who said what, tool calls and shortened results."""
     from rich.markup import escape
 
-    from allos_core.cli.render import format_call
+    from allos_core.cli.render import format_call, format_cost
     from allos_core.cli.ui import out_console
 
     console = out_console()
     usage = session.usage
+    cost = f" · {format_cost(usage.cost)}" if usage.cost is not None else ""
     console.print(
         f"[bold]{escape(session.name)}[/] [dim]{escape(str(session.path))}[/]\n"
         f"[dim]{len(session.turns)} model turns · updated {_when(session.updated_at)} · "
-        f"{usage.input_tokens:,} tokens in · {usage.output_tokens:,} out[/]"
+        f"{usage.input_tokens:,} tokens in · {usage.output_tokens:,} out{cost}[/]"
     )
     for message in session.messages:
         if message.role == "system":
