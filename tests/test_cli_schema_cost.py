@@ -12,7 +12,6 @@ from cli_support import call, invoke, run_allos, subprocess_env, write_script
 from allos_core.sessions import Session
 
 
-
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     folder = tmp_path / "work"
