@@ -177,8 +177,17 @@ def _lookup_key(provider: Provider, model: str) -> tuple[str | None, str | None,
         return None, None, model
     base_url = getattr(provider, "base_url", None)
     if base_url:
+        if _is_local(str(base_url)):  # a server of your own: genai-prices cannot know it
+            return None, None, model
         return None, str(base_url), model
     return str(prices_id), None, model
+
+
+def _is_local(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").lower()
+    return host in ("localhost", "::1", "0.0.0.0") or host.startswith("127.")
 
 
 def _genai_price(usage: Usage, key: tuple[str | None, str | None, str]) -> float:

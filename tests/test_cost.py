@@ -95,9 +95,19 @@ def test_provider_without_prices_id_is_never_looked_up():
     assert Pricer().cost(provider, "gpt-4o", Usage(input_tokens=10)) is None
 
 
-def test_custom_base_url_is_priced_by_url_not_by_provider():
+def test_local_server_is_never_priced_even_with_a_known_model_name():
     provider = PricedScripted([], model="gpt-4o", base_url="http://127.0.0.1:9/v1")
     assert Pricer().cost(provider, "gpt-4o", Usage(input_tokens=10)) is None
+
+
+def test_custom_base_url_is_priced_by_url_not_by_provider():
+    router = PricedScripted([], model="openai/gpt-4o", base_url="https://openrouter.ai/api/v1")
+    usage = Usage(input_tokens=1_000_000)
+    expected = calc_price(
+        PriceUsage(input_tokens=1_000_000), "openai/gpt-4o", provider_api_url=router.base_url
+    ).total_price
+    assert Pricer().cost(router, "openai/gpt-4o", usage) == pytest.approx(float(expected))
+    assert Pricer().cost(router, "gpt-4o", usage) is None  # not OpenAI's own naming there
 
 
 # -- user prices ---------------------------------------------------------------------------------
