@@ -55,6 +55,7 @@ def one_run(cls: type[ScriptedProvider], model: str, turns: int, prices: dict | 
         system_prompt="bench",
         prices=prices,
         stream=False,
+        max_iterations=None,
     )
     start = time.perf_counter()
     result = agent.run("go")
