@@ -45,6 +45,7 @@ from allos_core.context import (
 )
 from allos_core.errors import (
     AllosError,
+    BadRequestError,
     ConfigError,
     ContextLengthError,
     ProviderError,
@@ -234,6 +235,8 @@ class Agent:
             from allos_core.output import StructuredOutput
 
             self.output = StructuredOutput(output_type, retries=output_retries)
+        #: a provider whose server refused native structured output (see _request)
+        self._native_output_refused: Provider | None = None
         self.stream = stream
         self.on_event = on_event
         self.context = context or ContextBudget()
@@ -575,10 +578,18 @@ class Agent:
     async def _request(
         self, state: _RunState, schemas: list[ToolSchema], tokens: int
     ) -> ModelResponse:
-        schemas, output = self._output_request(schemas)
-        request = ModelRequest(messages=list(self._messages), tools=schemas, output=output)
+        tools, output = self._output_request(schemas)
+        request = ModelRequest(messages=list(self._messages), tools=tools, output=output)
         self._emit(state, ev.ModelRequestStarted(state.iterations, len(request.messages), tokens))
         try:
+            response = await self._call_model(state, request)
+        except BadRequestError as exc:
+            if output is None or output.tool or not _about_output(exc):
+                raise
+            # a server without native structured output: the final-answer tool from now on
+            self._native_output_refused = self.provider
+            tools, output = self._output_request(schemas)
+            request = ModelRequest(messages=list(self._messages), tools=tools, output=output)
             response = await self._call_model(state, request)
         except ContextLengthError:
             # our estimate was too low: summarise now and try once more
@@ -586,7 +597,7 @@ class Agent:
             await self._fit_context(state, schemas, force=True)
             if len(self._messages) >= before:
                 raise
-            request = ModelRequest(messages=list(self._messages), tools=schemas, output=output)
+            request = ModelRequest(messages=list(self._messages), tools=tools, output=output)
             response = await self._call_model(state, request)
         self.context.counter.observe(request.messages, response.usage.input_tokens)
         response.usage = self.pricer.priced(self.provider, response.model, response.usage)
@@ -902,14 +913,21 @@ class Agent:
         output = self.output
         if output is None:
             return schemas, None
-        if self.provider.capabilities.structured_output:
+        if self._native_output():
             return schemas, output.request(tool=False)
         return [*schemas, output.tool_schema()], output.request(tool=True)
+
+    def _native_output(self) -> bool:
+        """Whether the provider gets the schema natively (else: the final-answer tool)."""
+        provider = self.provider
+        return (
+            provider.capabilities.structured_output and self._native_output_refused is not provider
+        )
 
     def _judge_output(self, state: _RunState, message: Message) -> str | None:
         """Check an answer of a structured run: ``stop``, ``again`` (asked to fix it) or None."""
         assert self.output is not None
-        tool = not self.provider.capabilities.structured_output
+        tool = not self._native_output()
         verdict = self.output.judge(message, tool=tool)
         if not verdict.handled:
             return None
@@ -1008,6 +1026,14 @@ def _run_sync(coroutine: Awaitable[Any]) -> Any:
         return await coroutine
 
     return asyncio.run(main())
+
+
+def _about_output(exc: BadRequestError) -> bool:
+    """Whether a rejected request was rejected for its structured-output parameters."""
+    text = str(exc).lower()
+    return any(
+        word in text for word in ("response_format", "json_schema", "output_config", "format")
+    )
 
 
 def _not_run(call: ToolCallPart) -> ToolResultPart:

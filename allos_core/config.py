@@ -299,6 +299,9 @@ class Settings:
                 rows.append((key, show_value(key, value), self.source(key)))
         for rule in self.rules:
             rows.append((f"permissions.{rule.kind}", rule.rule, rule.source))
+        for model, price in sorted(self.prices.items()):
+            shown = ", ".join(f"{k} = {v:g}" for k, v in price.items())
+            rows.append((f'prices."{model}"', shown, self.source(f"prices.{model}")))
         for name in sorted(self.sections):
             for option, value in sorted(self.sections[name].items()):
                 key = f"{name}.{option}"

@@ -107,3 +107,13 @@ def test_untrusted_workspace_prices_are_ignored(workspace, user_file):
 def test_flag_budget_beats_the_files(workspace, user_file):
     write(user_file, "max_cost = 1.0\n")
     assert load(workspace, user_file, flags={"max_cost": 0.25}).max_cost == 0.25
+
+
+def test_config_show_lists_the_prices_with_their_source(workspace, user_file):
+    write(user_file, '[prices."m"]\ninput_per_mtok = 0.5\noutput_per_mtok = 2\n')
+    rows = load(workspace, user_file).describe()
+    assert (
+        'prices."m"',
+        "input_per_mtok = 0.5, output_per_mtok = 2",
+        f"user file {user_file}",
+    ) in rows

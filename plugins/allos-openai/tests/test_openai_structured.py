@@ -111,3 +111,22 @@ def test_fake_rejects_what_the_api_rejects(schema, message):
 def test_fake_rejects_tool_choice_without_tools():
     body = {"model": "m", "messages": [{"role": "user", "content": "x"}], "tool_choice": "required"}
     assert "only allowed when 'tools'" in openai_problem(body)[0]
+
+
+async def test_server_that_refuses_response_format_falls_back_to_the_tool(server, make_provider):
+    server.queue_error(400, "Unrecognized request argument supplied: response_format")
+    server.queue_tool_call(FINAL_TOOL, {"name": "Ada", "age": 36})
+    server.queue_text('{"name": "Bo", "age": 2}')
+    agent = agent_for(make_provider(), output_type=Person)
+    result = await agent.arun("who?")
+    assert result.output == Person(name="Ada", age=36)
+    retry = server.chat_requests[1]
+    assert "response_format" not in retry and retry["tool_choice"] == "required"
+    await agent.arun("and now?")  # the provider is remembered: no native request again
+    assert "response_format" not in server.chat_requests[2]
+
+
+async def test_other_bad_requests_are_not_retried(server, make_provider):
+    server.queue_error(400, "Invalid 'messages[0].content': too long")
+    result = await agent_for(make_provider(), output_type=Person).arun("who?")
+    assert result.stop_reason == "error" and len(server.chat_requests) == 1
