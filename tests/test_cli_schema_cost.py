@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cli_support import call, invoke, run_allos, subprocess_env, write_script
 
+from allos_core.messages import Usage
 from allos_core.sessions import Session
 
 
@@ -175,3 +176,14 @@ def test_sessions_show_totals_the_cost(workspace, priced, tmp_path):
     assert "$0.0040" in shown.stdout
     data = json.loads(invoke("sessions", "show", str(session), "--json").stdout)
     assert data["usage"]["cost"] == pytest.approx(0.004)
+
+
+def test_sessions_show_splits_the_cost_by_model_across_a_switch(workspace, tmp_path):
+    session = Session.open(tmp_path / "s.json")
+    session.record_turn("openai", "gpt-4o", Usage(input_tokens=10, cost=0.25))
+    session.record_turn("anthropic", "claude-sonnet-4-5", Usage(input_tokens=10, cost=0.5))
+    session.record_turn("ollama", "qwen3", Usage(input_tokens=10))
+    session.save()
+    shown = invoke("sessions", "show", str(tmp_path / "s.json")).stdout
+    assert "$0.7500" in shown
+    assert "openai/gpt-4o $0.2500 · anthropic/claude-sonnet-4-5 $0.5000" in shown
