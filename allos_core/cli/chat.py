@@ -159,7 +159,7 @@ class ChatLoop:
             self.renderer.write_answer(result.text)
         if result.stop_reason == "error":
             print_error(result.error or "the turn failed", result.error_hint)
-        elif result.stop_reason in ("iteration_limit", "usage_limit"):
+        elif result.stop_reason in ("iteration_limit", "usage_limit", "cost_limit"):
             print_error(result.error or "stopped at a limit", result.error_hint)
         self.renderer.print_usage()
 
