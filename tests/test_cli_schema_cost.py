@@ -187,3 +187,14 @@ def test_sessions_show_splits_the_cost_by_model_across_a_switch(workspace, tmp_p
     shown = invoke("sessions", "show", str(tmp_path / "s.json")).stdout
     assert "$0.7500" in shown
     assert "openai/gpt-4o $0.2500 · anthropic/claude-sonnet-4-5 $0.5000" in shown
+
+
+def test_schema_output_never_carries_terminal_control_characters(workspace):
+    hostile = "a\x1b[2Jb\x9b31mc\x7fd\u202ee\u2028f é"
+    answer = json.dumps({"name": hostile})
+    result = invoke(*scripted(workspace, [answer], "--schema", "name"), "go")
+    assert result.exit_code == 0, result.stderr
+    for char in ("\x1b", "\x9b", "\x7f", "\u202e", "\u2028"):
+        assert char not in result.stdout
+    assert json.loads(result.stdout) == {"name": hostile}  # escaped, not lost
+    assert "é" in result.stdout  # plain text stays readable

@@ -9,6 +9,7 @@ usage or cost limit reached, 130 interrupted.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -55,6 +56,17 @@ def _read_task(task: str | None) -> str:
     return task.strip()
 
 
+#: characters a terminal may act on (DEL, C1 controls, bidi overrides, line separators) that
+#: json.dumps leaves raw; they only occur inside strings, where \uXXXX means the same
+_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def json_for_terminal(value: Any) -> str:
+    """``value`` as one line of JSON that is safe to print: readable text, no control codes."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _schema(value: str | None) -> dict[str, Any] | None:
     if value is None:
         return None
@@ -92,7 +104,7 @@ def execute(options: Any, task: str, *, schema: dict[str, Any] | None = None) ->
     answered = result.stop_reason == "answered" and result.text
     if schema is not None:
         if result.stop_reason == "answered" and not options.json:
-            sys.stdout.write(json.dumps(result.output, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_for_terminal(result.output) + "\n")
             sys.stdout.flush()
     elif answered and not renderer.answer_printed and not options.json:
         renderer.write_answer(result.text)
