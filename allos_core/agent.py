@@ -64,6 +64,7 @@ from allos_core.permissions import (
     rule_text,
     suggested_rule,
 )
+from allos_core.pricing import Pricer, budget_stop
 from allos_core.providers import (
     ModelRequest,
     ModelResponse,
@@ -227,8 +228,6 @@ class Agent:
         self.max_iterations = max_iterations
         self.max_total_tokens = max_total_tokens
         self.max_cost = max_cost
-        from allos_core.pricing import Pricer
-
         self.pricer = Pricer(prices)
         self.output: StructuredOutput | None = None
         if output_type is not None:
@@ -953,40 +952,15 @@ class Agent:
         return "again"
 
     def _over_budget(self, state: _RunState, input_tokens: int | None) -> bool:
-        """Stop the run (``cost_limit``) when it is over ``max_cost``, or the next request
-        (``input_tokens`` of input, priced before output) would likely take it over."""
-        limit = self.max_cost
-        assert limit is not None
-        provider, model = self.provider, self.provider.model
+        """Stop the run when ``max_cost`` is spent, or would be by a request of
+        ``input_tokens`` (see :func:`allos_core.pricing.budget_stop`)."""
+        assert self.max_cost is not None
         spent = state.usage.cost or 0.0
-        if input_tokens is None:
-            if spent > limit:
-                state.stop(
-                    "cost_limit",
-                    f"the run cost ${spent:.4f}, over its budget of ${limit:.4f}",
-                    "raise it with --max-cost USD (or max_cost in the config)",
-                )
-                return True
+        stop = budget_stop(self.pricer, self.provider, self.max_cost, spent, input_tokens)
+        if stop is None:
             return False
-        estimate = self.pricer.cost(provider, model, Usage(input_tokens=input_tokens))
-        if estimate is None:
-            state.stop(
-                "error",
-                f"no price is known for {provider.name}/{model}, so the budget of "
-                f"${limit:.4f} cannot be kept",
-                f'set its price in the config ([prices."{model}"] input_per_mtok = ..., '
-                "output_per_mtok = ...) or run without --max-cost",
-            )
-            return True
-        if spent + estimate > limit:
-            state.stop(
-                "cost_limit",
-                f"stopped before a request of ~{input_tokens:,} input tokens (~${estimate:.4f}) "
-                f"that would take the run (${spent:.4f} so far) over its budget of ${limit:.4f}",
-                "raise it with --max-cost USD (or max_cost in the config)",
-            )
-            return True
-        return False
+        state.stop(*stop)
+        return True
 
 
 class _DaemonThreadExecutor(concurrent.futures.ThreadPoolExecutor):

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_core.messages import Usage
     from allos_core.providers import Provider
 
-__all__ = ["ModelPrice", "Pricer", "parse_prices"]
+__all__ = ["ModelPrice", "Pricer", "budget_stop", "parse_prices"]
 
 logger = logging.getLogger("allos.pricing")
 
@@ -154,6 +154,43 @@ class Pricer:
         if _LOADED.is_set() or _lookup_key(provider, provider.model)[:2] == (None, None):
             return
         threading.Thread(target=_load, name="allos-prices", daemon=True).start()
+
+
+def budget_stop(
+    pricer: Pricer, provider: Provider, limit: float, spent: float, input_tokens: int | None
+) -> tuple[str, str, str] | None:
+    """Why a run that has ``spent`` dollars of a ``limit`` budget must stop, or None.
+
+    ``input_tokens`` None: after a request, stop once the run is over the budget. A number:
+    before a request of that many input tokens, stop when they alone (priced before any output)
+    would take the run over it, and when no price is known (a budget that cannot be kept).
+    Returns ``(stop reason, error, hint)``.
+    """
+    more = "raise it with --max-cost USD (or max_cost in the config)"
+    if input_tokens is None:
+        if spent > limit:
+            return "cost_limit", f"the run cost ${spent:.4f}, over its budget of ${limit:.4f}", more
+        return None
+    from allos_core.messages import Usage
+
+    model = provider.model
+    estimate = pricer.cost(provider, model, Usage(input_tokens=input_tokens))
+    if estimate is None:
+        return (
+            "error",
+            f"no price is known for {provider.name}/{model}, so the budget of ${limit:.4f} "
+            "cannot be kept",
+            f'set its price in the config ([prices."{model}"] input_per_mtok = ..., '
+            "output_per_mtok = ...) or run without --max-cost",
+        )
+    if spent + estimate > limit:
+        return (
+            "cost_limit",
+            f"stopped before a request of ~{input_tokens:,} input tokens (~${estimate:.4f}) that "
+            f"would take the run (${spent:.4f} so far) over its budget of ${limit:.4f}",
+            more,
+        )
+    return None
 
 
 _LOADED = threading.Event()
