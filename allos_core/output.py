@@ -161,14 +161,15 @@ class StructuredOutput:
         try:
             value = self.validate_text(raw)
         except OutputInvalid as exc:
-            return Verdict(
-                True, False, None, raw, str(exc), feedback=f"{exc}\n{self._fix_hint(tool)}"
-            )
+            hint = self._fix_hint(tool, called=False)
+            return Verdict(True, False, None, raw, str(exc), feedback=f"{exc}\n{hint}")
         return Verdict(True, True, value, raw)
 
-    def _fix_hint(self, tool: bool) -> str:
-        if tool:
+    def _fix_hint(self, tool: bool, *, called: bool = True) -> str:
+        if tool and called:
             return f"Call {FINAL_TOOL} again with arguments that match its schema."
+        if tool:
+            return f"Give your final answer by calling the {FINAL_TOOL} tool."
         return "Answer again with only a JSON value that matches the required schema."
 
     def validate_text(self, text: str) -> Any:
