@@ -45,6 +45,7 @@ from allos_core.context import (
 )
 from allos_core.errors import (
     AllosError,
+    BadRequestError,
     ConfigError,
     ContextLengthError,
     ProviderError,
@@ -63,9 +64,11 @@ from allos_core.permissions import (
     rule_text,
     suggested_rule,
 )
+from allos_core.pricing import Pricer, budget_stop
 from allos_core.providers import (
     ModelRequest,
     ModelResponse,
+    OutputSchema,
     Provider,
     StreamDone,
     ToolSchema,
@@ -76,6 +79,7 @@ from allos_core.tools import Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from allos_core.checkpoints import UndoReport
+    from allos_core.output import StructuredOutput
     from allos_core.plugins import PluginManager
     from allos_core.sessions import Session
 
@@ -110,6 +114,8 @@ class RunResult:
     error: str | None = None
     error_hint: str | None = None
     session_path: Path | None = None
+    #: the validated answer of a run with ``output_type`` (None otherwise, or when it failed)
+    output: Any = None
 
     @property
     def ok(self) -> bool:
@@ -131,6 +137,10 @@ class _RunState:
     pending: tuple[list[ToolCallPart], list[ToolResultPart | None]] | None = None
     finished: bool = False
     result: RunResult | None = None
+    #: structured output: the validated value, the model's last raw answer, failed attempts
+    output: Any = None
+    output_raw: str | None = None
+    output_failures: int = 0
 
     def stop(
         self, reason: ev.StopReason, error: str | None = None, hint: str | None = None
@@ -166,6 +176,14 @@ class Agent:
     to allow the call). ``session`` (a :class:`~allos_core.sessions.Session`, a name or a path)
     is resumed if it exists and saved after every turn.
 
+    ``output_type`` (a pydantic model, dataclass, TypedDict, JSON schema dict, or a list or union
+    of them) makes every run end with a validated value in ``result.output`` (see
+    :mod:`allos_core.output`); an answer that does not validate goes back to the model up to
+    ``output_retries`` times, then the run stops as ``output_invalid``. ``deps`` reaches tools
+    as ``context.deps`` (declare the parameter as ``ToolContext[MyDeps]``). ``max_cost`` stops a
+    run (``cost_limit``) before a request likely to take it over that many US dollars and after
+    one that did; ``prices`` are the user's own prices by model (see :mod:`allos_core.pricing`).
+
     One run at a time per agent. :meth:`run` is synchronous and cannot be called from inside a
     running event loop; use :meth:`arun` or :meth:`iter_events` there.
     """
@@ -193,6 +211,11 @@ class Agent:
         max_tool_output_chars: int = DEFAULT_MAX_TOOL_OUTPUT_CHARS,
         tool_context_extra: dict[str, Any] | None = None,
         plugin_settings: Mapping[str, Any] | None = None,
+        deps: Any = None,
+        output_type: Any = None,
+        output_retries: int = 3,
+        max_cost: float | None = None,
+        prices: Mapping[str, Any] | None = None,
     ) -> None:
         self._plugin_manager = plugin_manager
         self.workspace = Path(workspace if workspace is not None else Path.cwd()).resolve()
@@ -206,6 +229,15 @@ class Agent:
         self.session_permissions = SessionPermissions()
         self.max_iterations = max_iterations
         self.max_total_tokens = max_total_tokens
+        self.max_cost = max_cost
+        self.pricer = Pricer(prices)
+        self.output: StructuredOutput | None = None
+        if output_type is not None:
+            from allos_core.output import StructuredOutput
+
+            self.output = StructuredOutput(output_type, retries=output_retries)
+        #: a provider whose server refused native structured output (see _request)
+        self._native_output_refused: Provider | None = None
         self.stream = stream
         self.on_event = on_event
         self.context = context or ContextBudget()
@@ -216,6 +248,7 @@ class Agent:
             read_denied=self._read_denied,
             rule_allows=self._rule_allows,
             settings=plugin_settings or {},
+            deps=deps,
         )
         from allos_core.prompts import build_system_prompt
 
@@ -521,6 +554,7 @@ class Agent:
             self._append(state, Message.user(state.task))
         provider = self.provider
         self._emit(state, ev.RunStarted(state.task, provider.name, provider.model))
+        self.pricer.warm_up(provider)
         schemas = self.tool_schemas()
         while True:
             if self.max_iterations is not None and state.iterations >= self.max_iterations:
@@ -531,6 +565,8 @@ class Agent:
                 state.stop("usage_limit")
                 return
             tokens = await self._fit_context(state, schemas)
+            if self.max_cost is not None and self._over_budget(state, tokens):
+                return
             state.iterations += 1
             response = await self._request(state, schemas, tokens)
             message = self._unique_call_ids(response.message)
@@ -545,6 +581,16 @@ class Agent:
             self._emit(state, ev.AssistantMessage(message))
             self._record_usage(state, response.usage, kind="model", model=message.model)
             calls = message.tool_calls
+            if self.output is not None:
+                step = self._judge_output(state, message)
+                if step == "stop":
+                    return
+                if step == "again":
+                    self._save(state)
+                    continue
+            if calls and self.max_cost is not None and self._over_budget(state, None):
+                self._append(state, Message.tool_results([_not_run(c) for c in calls]))
+                return
             if not calls:
                 state.stop("answered")
                 return
@@ -590,9 +636,18 @@ class Agent:
     async def _request(
         self, state: _RunState, schemas: list[ToolSchema], tokens: int
     ) -> ModelResponse:
-        request = ModelRequest(messages=list(self._messages), tools=schemas)
+        tools, output = self._output_request(schemas)
+        request = ModelRequest(messages=list(self._messages), tools=tools, output=output)
         self._emit(state, ev.ModelRequestStarted(state.iterations, len(request.messages), tokens))
         try:
+            response = await self._call_model(state, request)
+        except BadRequestError as exc:
+            if output is None or output.tool or not _about_output(exc):
+                raise
+            # a server without native structured output: the final-answer tool from now on
+            self._native_output_refused = self.provider
+            tools, output = self._output_request(schemas)
+            request = ModelRequest(messages=list(self._messages), tools=tools, output=output)
             response = await self._call_model(state, request)
         except ContextLengthError:
             # our estimate was too low: summarise now and try once more
@@ -600,9 +655,14 @@ class Agent:
             await self._fit_context(state, schemas, force=True)
             if len(self._messages) >= before:
                 raise
-            request = ModelRequest(messages=list(self._messages), tools=schemas)
+            request = ModelRequest(messages=list(self._messages), tools=tools, output=output)
             response = await self._call_model(state, request)
         self.context.counter.observe(request.messages, response.usage.input_tokens)
+        response.usage = self.pricer.priced(self.provider, response.model, response.usage)
+        if response.message.usage is not None:
+            response.message.usage = self.pricer.priced(
+                self.provider, response.model, response.message.usage
+            )
         return response
 
     async def _call_model(self, state: _RunState, request: ModelRequest) -> ModelResponse:
@@ -835,6 +895,7 @@ class Agent:
     def _record_usage(
         self, state: _RunState | None, usage: Usage, *, kind: str, model: str | None = None
     ) -> None:
+        usage = self.pricer.priced(self.provider, model, usage)
         self.usage = self.usage + usage
         if state is not None:
             state.usage = state.usage + usage
@@ -910,6 +971,8 @@ class Agent:
             if message.role == "assistant":
                 text = message.text
                 break
+        if not text and state.output_raw:
+            text = state.output_raw  # a final-answer tool call's arguments
         assert state.stop_reason is not None
         result = RunResult(
             text=text,
@@ -921,15 +984,77 @@ class Agent:
             error=state.error,
             error_hint=state.error_hint,
             session_path=self.session.path if self.session is not None else None,
+            output=state.output,
         )
         state.result = result
         state.finished = True
         self.last_result = result
+        extra = {}
+        if self.output is not None and state.output is not None:
+            extra["output"] = self.output.dump(state.output)
         self._emit(
             state,
-            ev.RunStopped(state.stop_reason, state.error, state.usage, state.iterations),
+            ev.RunStopped(state.stop_reason, state.error, state.usage, state.iterations, extra),
         )
         return result
+
+    # -- structured output and budgets ---------------------------------------------------------
+    def _output_request(
+        self, schemas: list[ToolSchema]
+    ) -> tuple[list[ToolSchema], OutputSchema | None]:
+        """The tools and output schema of a request: native, or with the final-answer tool."""
+        output = self.output
+        if output is None:
+            return schemas, None
+        if self._native_output():
+            return schemas, output.request(tool=False)
+        return [*schemas, output.tool_schema()], output.request(tool=True)
+
+    def _native_output(self) -> bool:
+        """Whether the provider gets the schema natively (else: the final-answer tool)."""
+        provider = self.provider
+        return (
+            provider.capabilities.structured_output and self._native_output_refused is not provider
+        )
+
+    def _judge_output(self, state: _RunState, message: Message) -> str | None:
+        """Check an answer of a structured run: ``stop``, ``again`` (asked to fix it) or None."""
+        assert self.output is not None
+        tool = not self._native_output()
+        verdict = self.output.judge(message, tool=tool)
+        if not verdict.handled:
+            return None
+        state.output_raw = verdict.raw
+        if verdict.results:
+            self._append(state, Message.tool_results(verdict.results))
+        if verdict.ok:
+            state.output = verdict.value
+            state.stop("answered")
+            return "stop"
+        state.output_failures += 1
+        if state.output_failures > self.output.retries:
+            state.stop(
+                "output_invalid",
+                f"the answer did not match the output type after {state.output_failures} "
+                f"attempts: {verdict.error}",
+                "the last answer is kept as the run's text; simplify the schema, raise output_retries, "
+                "or try a stronger model",
+            )
+            return "stop"
+        if verdict.feedback:
+            self._append(state, Message.user(verdict.feedback))
+        return "again"
+
+    def _over_budget(self, state: _RunState, input_tokens: int | None) -> bool:
+        """Stop the run when ``max_cost`` is spent, or would be by a request of
+        ``input_tokens`` (see :func:`allos_core.pricing.budget_stop`)."""
+        assert self.max_cost is not None
+        spent = state.usage.cost or 0.0
+        stop = budget_stop(self.pricer, self.provider, self.max_cost, spent, input_tokens)
+        if stop is None:
+            return False
+        state.stop(*stop)
+        return True
 
 
 class _DaemonThreadExecutor(concurrent.futures.ThreadPoolExecutor):
@@ -969,6 +1094,19 @@ def _run_sync(coroutine: Awaitable[Any]) -> Any:
         return await coroutine
 
     return asyncio.run(main())
+
+
+def _about_output(exc: BadRequestError) -> bool:
+    """Whether a rejected request was rejected for its structured-output parameters."""
+    text = str(exc).lower()
+    return any(
+        word in text for word in ("response_format", "json_schema", "output_config", "format")
+    )
+
+
+def _not_run(call: ToolCallPart) -> ToolResultPart:
+    content = "not run: the run stopped at its cost limit"
+    return ToolResultPart(call_id=call.id, name=call.name, content=content, is_error=True)
 
 
 def _refuse_inside_loop(method: str, instead: str) -> None:

@@ -191,6 +191,16 @@ class Settings:
         return self.values.get("max_total_tokens")
 
     @property
+    def max_cost(self) -> float | None:
+        """The budget of a run in US dollars (``max_cost``, ``--max-cost``), or None."""
+        return self.values.get("max_cost")
+
+    @property
+    def prices(self) -> dict[str, dict[str, float]]:
+        """The user's own model prices (``[prices."MODEL"]``), merged model by model."""
+        return dict(self.values.get("prices") or {})
+
+    @property
     def system_prompt(self) -> str | None:
         return self.values.get("system_prompt")
 
@@ -294,6 +304,9 @@ class Settings:
                 rows.append((key, show_value(key, value), self.source(key)))
         for rule in self.rules:
             rows.append((f"permissions.{rule.kind}", rule.rule, rule.source))
+        for model, price in sorted(self.prices.items()):
+            shown = ", ".join(f"{k} = {v:g}" for k, v in price.items())
+            rows.append((f'prices."{model}"', shown, self.source(f"prices.{model}")))
         for name in sorted(self.sections):
             for option, value in sorted(self.sections[name].items()):
                 key = f"{name}.{option}"
@@ -358,6 +371,11 @@ class Settings:
                     for option, option_value in (options or {}).items():
                         table[option] = option_value
                         self.sources[f"{name}.{option}"] = source
+            elif key == "prices":
+                table = self.values.setdefault("prices", {})
+                for model, price in (value or {}).items():
+                    table[model] = price
+                    self.sources[f"prices.{model}"] = source
             elif key == TRUST_KEY:
                 self.trusted_workspaces.extend(value or [])
                 self.sources[TRUST_KEY] = source

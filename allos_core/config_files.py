@@ -101,6 +101,10 @@ def validate_config(data: Mapping[str, Any], file: Path, text: str = "") -> dict
     result["providers"] = {
         name: options.model_dump(exclude_unset=True) for name, options in model.providers.items()
     }
+    if model.prices is not None:
+        result["prices"] = {
+            name: price.model_dump(exclude_none=True) for name, price in model.prices.items()
+        }
     if sections:
         result["sections"] = sections
     for kind, rules in (result.get("permissions") or {}).items():
@@ -153,7 +157,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 def _known_keys(parent: tuple[Any, ...]) -> list[str]:
     if not parent:
-        return [*SCALAR_DEFAULTS, "providers", "permissions", TRUST_KEY]
+        return [*SCALAR_DEFAULTS, "providers", "permissions", TRUST_KEY, "prices"]
     if parent == ("permissions",):
         return list(RULE_KINDS)
     return []
@@ -163,6 +167,10 @@ def _value_hint(loc: tuple[Any, ...]) -> str:
     key = str(loc[0]) if loc else ""
     if key in ("max_iterations", "max_total_tokens"):
         return f"{key} is a positive whole number, for example {key} = 50"
+    if key == "max_cost":
+        return "max_cost is a number of US dollars, for example max_cost = 2.5"
+    if key == "prices":
+        return 'for example [prices."my-model"] input_per_mtok = 0.5, output_per_mtok = 1.5'
     if key == "permissions":
         return 'rules are lists of strings, for example allow = ["shell_exec(git status*)"]'
     if key == "providers" and len(loc) <= 2:
@@ -198,6 +206,15 @@ def _file_model() -> Any:
         ask: list[str] = Field(default_factory=list)
         deny: list[str] = Field(default_factory=list)
 
+    class ModelPrices(BaseModel):
+        """A user-set price in dollars per million tokens (see allos_core.pricing)."""
+
+        model_config = ConfigDict(extra="forbid", strict=True)
+        input_per_mtok: float = Field(ge=0)
+        output_per_mtok: float = Field(ge=0)
+        cache_read_per_mtok: float | None = Field(None, ge=0)
+        cache_write_per_mtok: float | None = Field(None, ge=0)
+
     class ConfigFile(BaseModel):
         model_config = ConfigDict(extra="forbid", strict=True)
         provider: str | None = None
@@ -211,6 +228,8 @@ def _file_model() -> Any:
         providers: dict[str, ProviderOptions] = Field(default_factory=dict)
         permissions: Permissions | None = None
         trusted_workspaces: list[str] | None = None
+        max_cost: float | None = Field(None, gt=0)
+        prices: dict[str, ModelPrices] | None = None
 
     _FILE_MODEL = ConfigFile
     return ConfigFile

@@ -19,7 +19,10 @@ SCALAR_DEFAULTS: dict[str, Any] = {
     "append_system_prompt": None,
     "stream": True,
     "git_commit": False,
+    "max_cost": None,
 }
+#: the table of the user's own model prices (``[prices."MODEL"]``, see allos_core.pricing)
+PRICES_KEY = "prices"
 #: the lists of ``[permissions]``
 RULE_KINDS = ("allow", "ask", "deny")
 #: the user-file setting listing trusted workspaces

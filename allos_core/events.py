@@ -15,7 +15,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_core.permissions import PermissionDecision
     from allos_core.tools import ToolResult
 
-StopReason = Literal["answered", "iteration_limit", "usage_limit", "interrupted", "error"]
+StopReason = Literal[
+    "answered",
+    "iteration_limit",
+    "usage_limit",
+    "interrupted",
+    "error",
+    "cost_limit",
+    "output_invalid",
+]
 
 
 @dataclass

@@ -66,11 +66,20 @@ Part = Annotated[TextPart | ToolCallPart | ToolResultPart, Field(discriminator="
 
 
 class Usage(BaseModel):
-    """Token counts. Add two with ``+``."""
+    """Token counts, and what they cost. Add two with ``+``.
+
+    ``input_tokens`` counts every input token, including those read from or written to the
+    provider's prompt cache; ``cache_read_tokens`` and ``cache_write_tokens`` say how many of
+    them were. ``cost`` is in US dollars (see :mod:`allos_core.pricing`): None when no request
+    in it had a known price, else the sum over the requests that had one.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     requests: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost: float | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -81,7 +90,16 @@ class Usage(BaseModel):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             requests=self.requests + other.requests,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            cost=_add_costs(self.cost, other.cost),
         )
+
+
+def _add_costs(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else a + b
 
 
 class Message(BaseModel):

@@ -33,6 +33,25 @@ class ToolSchema:
     parameters: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class OutputSchema:
+    """The shape the model's final answer must have (see :mod:`allos_core.output`).
+
+    ``tool=False``: the provider asks its API for a native structured answer matching ``schema``
+    (OpenAI ``response_format``, Ollama ``format``, Anthropic ``output_config.format``) and the
+    answer is the message text. ``strict`` says the schema meets OpenAI's strict rules (every
+    property required, ``additionalProperties: false``). ``tool=True`` (the fallback): ``name``
+    is also one of the request's tools, and the provider should make the model call a tool
+    (``tool_choice`` "required" / "any") so the run ends by calling it.
+    """
+
+    name: str
+    schema: dict[str, Any]
+    strict: bool = False
+    description: str = ""
+    tool: bool = False
+
+
 @dataclass
 class ModelRequest:
     """One call to a model.
@@ -46,6 +65,8 @@ class ModelRequest:
     max_tokens: int | None = None
     temperature: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    #: the structured answer wanted, if any (see :class:`OutputSchema`)
+    output: OutputSchema | None = None
 
 
 @dataclass
@@ -98,6 +119,9 @@ class Capabilities:
     parallel_tool_calls: bool = True
     system_prompt: bool = True
     images: bool = False
+    #: the API can constrain the answer to a JSON schema (``ModelRequest.output`` with
+    #: ``tool=False``); without it the agent uses a final-answer tool
+    structured_output: bool = False
 
 
 @dataclass
@@ -126,6 +150,9 @@ class Provider(ABC):
     api_key_env: ClassVar[str | None] = None
     #: environment variable that overrides the base URL, if any
     base_url_env: ClassVar[str | None] = None
+    #: the provider's id in genai-prices ("openai", "anthropic"), None for unpriced providers
+    #: (local models); see :mod:`allos_core.pricing`
+    prices_id: ClassVar[str | None] = None
 
     def __init__(
         self,

@@ -13,11 +13,13 @@ Use it to test your own tools and agents without a network or a key::
 
 A turn is a string (the model's text answer) or a mapping with ``text``, ``tool_calls`` (each
 with ``name``, ``arguments`` and optionally ``id``; or ``raw_arguments`` for a call whose JSON is
-broken), ``usage`` (``input_tokens``, ``output_tokens``) and ``finish_reason``. Scripts in files
+broken), ``usage`` (``input_tokens``, ``output_tokens``, ``cache_read_tokens``, ``cache_write_tokens``) and ``finish_reason``. Scripts in files
 are JSON or YAML: a list of turns, or a mapping with a ``turns`` list.
 
 This module is also the built-in plugin that registers the provider ``scripted``: pass the script
 file as the model (``allos run -p scripted -m demo.yaml``) or as the ``script`` option.
+``structured_output=True`` makes it act like an API with native structured output (the request's
+``output`` schema is recorded; the scripted text is the answer).
 """
 
 from __future__ import annotations
@@ -153,11 +155,14 @@ class ScriptedProvider(Provider):
         *,
         script: str | Path | None = None,
         context_window: int | None = 200_000,
+        structured_output: bool = False,
         **options: Any,
     ) -> None:
         if turns is None and script is None and model and _looks_like_script(model):
             script = model
         super().__init__(model=model, **options)
+        if structured_output:  # act like an API with native structured output
+            self.capabilities = Capabilities(structured_output=True)  # type: ignore[misc]
         if turns is None:
             if script is None:
                 raise ConfigError(
@@ -231,6 +236,8 @@ class ScriptedProvider(Provider):
             input_tokens=usage_spec.get("input_tokens", self.count_tokens(request.messages)),
             output_tokens=usage_spec.get("output_tokens", max(1, len(turn.get("text", "")) // 4)),
             requests=1,
+            cache_read_tokens=usage_spec.get("cache_read_tokens", 0),
+            cache_write_tokens=usage_spec.get("cache_write_tokens", 0),
         )
         message = Message.assistant(
             turn.get("text", ""), calls, provider=self.name, model=self.model, usage=usage

@@ -38,12 +38,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from allos_core.errors import AllosError, ToolArgumentsError
 from allos_core.providers import ToolSchema
 
 Permission = Literal["allow", "ask", "deny"]
+#: the type of :attr:`ToolContext.deps` (``ToolContext[MyDeps]`` in a tool's signature)
+DepsT = TypeVar("DepsT")
 
 
 def frozen_settings(sections: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -85,7 +87,7 @@ class PathOutsideWorkspaceError(AllosError):
 
 
 @dataclass
-class ToolContext:
+class ToolContext(Generic[DepsT]):
     """What a running tool knows about its surroundings.
 
     ``workspace`` is the root every tool acts inside. Use :meth:`resolve_path` for every path a
@@ -93,6 +95,9 @@ class ToolContext:
 
     ``read_denied`` answers whether reading a file is denied (see :meth:`is_read_denied`); the
     agent sets it from the user's permission rules.
+
+    ``deps`` is whatever the embedder passed as ``Agent(deps=...)`` (a database handle, an HTTP
+    client): declare the parameter as ``ToolContext[MyDeps]`` and ``context.deps`` is typed.
     """
 
     workspace: Path = field(default_factory=Path.cwd)
@@ -109,6 +114,8 @@ class ToolContext:
     #: the user's plugin settings, read-only: ``settings["sandbox"]["mode"]`` is ``[sandbox]
     #: mode`` of the config files (see :func:`frozen_settings`); empty for a bare context
     settings: Mapping[str, Any] = field(default_factory=lambda: frozen_settings({}))
+    #: the embedder's dependencies (``Agent(deps=...)``); None when none were given
+    deps: DepsT = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         self.workspace = Path(os.path.realpath(self.workspace))
@@ -542,13 +549,20 @@ def _model_from_signature(tool_: FunctionTool) -> Any:
 
 
 def _is_context_annotation(annotation: Any) -> bool:
-    """True for ``ToolContext`` and ``ToolContext | None``."""
-    from typing import get_args
+    """True for ``ToolContext``, ``ToolContext[Deps]`` and either ``| None``."""
+    from typing import get_args, get_origin
 
-    if annotation is ToolContext:
+    def is_context(item: Any) -> bool:
+        return item is ToolContext or get_origin(item) is ToolContext
+
+    if is_context(annotation):
         return True
     args = get_args(annotation)
-    return bool(args) and ToolContext in args and all(a in (ToolContext, type(None)) for a in args)
+    return (
+        bool(args)
+        and any(map(is_context, args))
+        and all(is_context(a) or a is type(None) for a in args)
+    )
 
 
 def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:

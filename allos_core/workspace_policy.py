@@ -9,7 +9,9 @@ file:
 - its ``allow`` rules apply only when the workspace is trusted: listed (or inside a folder listed)
   in ``trusted_workspaces`` of the user file, or ``trust_workspace=True`` (``--trust-workspace``).
   Its ``ask`` and ``deny`` rules always apply: they only make things safer;
-- ``trusted_workspaces`` is read from the user file only.
+- ``trusted_workspaces`` is read from the user file only;
+- unless the workspace is trusted, its ``[prices]`` are ignored (a cheap price would defeat a
+  budget) and its ``max_cost`` may only lower the budget, never raise it.
 
 Everything left out becomes an :class:`IgnoredSetting` with the file, the line, the reason and
 where to put it instead.
@@ -69,6 +71,8 @@ REASON_ENDPOINT = "a workspace file may not set endpoints"
 REASON_UNTRUSTED = "the workspace is not trusted"
 REASON_UNTRUSTED_SECTION = "plugin settings from a workspace file need a trusted workspace"
 REASON_USER_ONLY = "only the user file can trust workspaces"
+REASON_BUDGET = "an untrusted workspace may only lower the budget"
+REASON_PRICES = "prices from a workspace file need a trusted workspace"
 
 
 @dataclass
@@ -139,6 +143,12 @@ def restrict_workspace_config(
         ignored.sections(result.pop("sections"))
     if TRUST_KEY in result:
         ignored.trust_list(result.pop(TRUST_KEY) or [])
+    if not settings.workspace_trusted:
+        if result.get("prices"):
+            ignored.budget(("prices",), ", ".join(result.pop("prices")), REASON_PRICES)
+        budget, current = result.get("max_cost"), settings.values.get("max_cost")
+        if budget is not None and current is not None and budget > current:
+            ignored.budget(("max_cost",), str(result.pop("max_cost")), REASON_BUDGET)
     permissions = result.get("permissions") or {}
     if permissions.get("allow") and not settings.workspace_trusted:
         ignored.allow_rules(permissions["allow"])
@@ -193,6 +203,10 @@ class _Ignorer:
         why = f"{REASON_UNTRUSTED_SECTION}; {self.settings.how_to_trust()}"
         for name in sections:
             self._add((name,), f"[{name}]", REASON_UNTRUSTED_SECTION, why)
+
+    def budget(self, loc: tuple[str, ...], value: str, reason: str) -> None:
+        why = f"{reason}; {self.settings.how_to_trust()}"
+        self._add(loc, value, reason, why)
 
     def allow_rules(self, rules: list[str]) -> None:
         why = f"{REASON_UNTRUSTED}; {self.settings.how_to_trust()}"

@@ -167,7 +167,7 @@ class ChatLoop:
             self.renderer.write_answer(result.text)
         if result.stop_reason == "error":
             print_error(result.error or "the turn failed", result.error_hint)
-        elif result.stop_reason in ("iteration_limit", "usage_limit"):
+        elif result.stop_reason in ("iteration_limit", "usage_limit", "cost_limit"):
             print_error(result.error or "stopped at a limit", result.error_hint)
         from allos_core.cli.run import commit_turn_if_asked
 

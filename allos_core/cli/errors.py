@@ -1,7 +1,7 @@
 """Exit codes and the one place that turns exceptions into clear messages.
 
 Exit codes: 0 answered; 1 error; 2 usage error (bad option, unknown provider or tool, invalid
-configuration); 3 iteration or usage limit reached; 130 interrupted.
+configuration); 3 iteration, usage or cost limit reached; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ _BY_STOP_REASON = {
     "answered": EXIT_OK,
     "iteration_limit": EXIT_LIMIT,
     "usage_limit": EXIT_LIMIT,
+    "cost_limit": EXIT_LIMIT,
+    "output_invalid": EXIT_ERROR,
     "interrupted": EXIT_INTERRUPTED,
     "error": EXIT_ERROR,
 }

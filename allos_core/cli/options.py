@@ -24,6 +24,7 @@ class AgentOptions:
     session: str | None = None
     max_iterations: int | None = None
     max_total_tokens: int | None = None
+    max_cost: float | None = None
     workspace: str | None = None
     system: str | None = None
     append_system: str | None = None
@@ -48,6 +49,7 @@ class AgentOptions:
             "model": self.model,
             "max_iterations": self.max_iterations,
             "max_total_tokens": self.max_total_tokens,
+            "max_cost": self.max_cost,
             "system_prompt": self.system,
             "append_system_prompt": self.append_system,
             "stream": False if self.no_stream else None,
@@ -78,6 +80,7 @@ def agent_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-s", "--session", metavar="NAME|PATH", help="Resume this session if it exists; save it after every turn."),
         click.option("--max-iterations", type=_POSITIVE, metavar="N", help="Stop after N model requests (default 50)."),
         click.option("--max-total-tokens", type=_POSITIVE, metavar="N", help="Stop once the run has used N tokens (input + output)."),
+        click.option("--max-cost", type=click.FloatRange(min=0, min_open=True), metavar="USD", help="Stop the run before a request likely to take it over USD dollars (and after one that did)."),
         click.option("--workspace", type=click.Path(exists=True, file_okay=False, resolve_path=True), metavar="DIR", help="Folder the tools work in (default: the current directory)."),
         click.option("--trust-workspace", is_flag=True, help="Use the allow rules of the workspace's allos.toml (ignored unless trusted)."),
         click.option("--system", metavar="TEXT", help="Replace the default system prompt."),

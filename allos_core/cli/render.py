@@ -363,6 +363,8 @@ class Renderer:
             parts.append(
                 f"{count(usage.input_tokens)} tokens in · {count(usage.output_tokens)} out"
             )
+            if getattr(usage, "cost", None) is not None:
+                parts.append(format_cost(usage.cost))
         turns = self.iterations
         parts.append(f"{turns} turn{'s' if turns != 1 else ''}")
         parts.append(f"{elapsed:.1f}s")
@@ -370,6 +372,11 @@ class Renderer:
 
     def print_usage(self) -> None:
         self.note(self.usage_line())
+
+
+def format_cost(dollars: float) -> str:
+    """``$0.0123`` below a dollar, ``$4.56`` above."""
+    return f"${dollars:.4f}" if dollars < 1 else f"${dollars:,.2f}"
 
 
 def _decision_reason(decision: Any) -> str:

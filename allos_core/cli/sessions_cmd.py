@@ -127,16 +127,21 @@ def print_conversation(session: Any, *, verbose: bool = False) -> None:
     """A session's messages, readably: who said what, tool calls and shortened results."""
     from rich.markup import escape
 
-    from allos_core.cli.render import format_call
+    from allos_core.cli.render import format_call, format_cost
     from allos_core.cli.ui import out_console
 
     console = out_console()
     usage = session.usage
+    cost = f" · {format_cost(usage.cost)}" if usage.cost is not None else ""
     console.print(
         f"[bold]{escape(session.name)}[/] [dim]{escape(str(session.path))}[/]\n"
         f"[dim]{len(session.turns)} model turns · updated {_when(session.updated_at)} · "
-        f"{usage.input_tokens:,} tokens in · {usage.output_tokens:,} out[/]"
+        f"{usage.input_tokens:,} tokens in · {usage.output_tokens:,} out{cost}[/]"
     )
+    by_model = _cost_by_model(session.turns)
+    if len(by_model) > 1:
+        shown = " · ".join(f"{who} {format_cost(c)}" for who, c in by_model.items())
+        console.print(f"[dim]{escape(shown)}[/]")
     for message in session.messages:
         if message.role == "system":
             if verbose:
@@ -156,6 +161,17 @@ def print_conversation(session: Any, *, verbose: bool = False) -> None:
                 style = "red" if result.is_error else "dim"
                 content = result.content if verbose else _one_line(result.content, 160)
                 console.print(f"  [{style}]→ {escape(result.name)}: {escape(content)}[/]")
+
+
+def _cost_by_model(turns: list[dict[str, Any]]) -> dict[str, float]:
+    """The cost of a session's turns by ``provider/model``, for the models that had a price."""
+    totals: dict[str, float] = {}
+    for turn in turns:
+        cost = (turn.get("usage") or {}).get("cost")
+        if isinstance(cost, (int, float)):
+            who = "/".join(str(x) for x in (turn.get("provider"), turn.get("model")) if x)
+            totals[who] = totals.get(who, 0.0) + cost
+    return totals
 
 
 def _summary_dict(summary: Any) -> dict[str, Any]:

@@ -151,6 +151,7 @@ def build_agent(
     manager: PluginManager | None = None,
     settings: Settings | None = None,
     session: Any = None,
+    output_type: Any = None,
 ) -> AgentSetup:
     """Build the agent the options describe. Raises AllosError subclasses with hints."""
     from allos_core.plugins import create_plugin_manager
@@ -183,6 +184,9 @@ def build_agent(
         on_event=on_event,
         session=session,
         plugin_settings=settings.plugin_settings(),
+        max_cost=settings.max_cost,
+        prices=settings.prices,
+        output_type=output_type,
     )
     return AgentSetup(agent, settings, choice, manager)
 

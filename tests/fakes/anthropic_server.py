@@ -59,6 +59,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fakes.base import FakeServer, RecordedRequest, Reply, chunks
+from fakes.structured_rules import anthropic_problem
 
 DEFAULT_TEXT = "Hello from the fake Anthropic server."
 DEFAULT_MODELS = ("claude-sonnet-5-5", "claude-opus-5-5", "claude-haiku-5-5", "claude-sonnet-4-6")
@@ -396,6 +397,9 @@ def validate_messages_body(body: Any, *, models: list[str] | None = None) -> Non
         raise _bad("temperature: must be between 0 and 1")
     _validate_system(body.get("system"))
     _validate_tools(body.get("tools"))
+    structured = anthropic_problem(body)  # output_config and tool_choice
+    if structured is not None:
+        raise _bad(structured)
     _validate_messages(body.get("messages"))
     if models is not None and model not in models:
         raise RequestRejected(404, f"model: {model}")

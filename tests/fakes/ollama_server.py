@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fakes.base import FakeServer, RecordedRequest, Reply, chunks
+from fakes.structured_rules import ollama_problem
 
 DEFAULT_REPLY = "Hello from the fake Ollama server."
 CREATED_AT = "2025-01-01T00:00:00.000000Z"
@@ -251,7 +252,7 @@ class FakeOllamaServer(FakeServer):
         model = self.model(name)
         if model is None:
             return Reply.error(404, {"error": f'model "{name}" not found, try pulling it first'})
-        problem = _check_chat(body, model)
+        problem = _check_chat(body, model) or ollama_problem(body)
         if problem:
             return self._refuse(problem)
         stream = body.get("stream", True)

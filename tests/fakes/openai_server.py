@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fakes.base import FakeServer, RecordedRequest, Reply, chunks
+from fakes.structured_rules import openai_problem
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
@@ -552,6 +553,9 @@ def validate_chat_request(body: Any, *, strict_params: bool = True) -> None:
         _validate_message(index, message)
     _validate_tool_sequence(messages)
     _validate_tools(body.get("tools"))
+    structured = openai_problem(body)  # response_format and tool_choice
+    if structured is not None:
+        raise RequestInvalid(*structured)
     if "stream" in body:
         _expect(body["stream"], (bool,), "stream", "a boolean")
     if body.get("stream_options") is not None and not body.get("stream"):

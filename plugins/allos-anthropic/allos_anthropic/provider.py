@@ -17,6 +17,7 @@ from allos_anthropic import models
 from allos_anthropic.errors import API_KEY_ENV, missing_key_error, translate_error
 from allos_anthropic.mapping import to_anthropic, tools_to_anthropic
 from allos_anthropic.responses import StreamAssembler, parse_message
+from allos_anthropic.structured import output_params
 from allos_core.errors import ProviderConnectionError
 from allos_core.providers import (
     Capabilities,
@@ -53,8 +54,13 @@ class AnthropicProvider(Provider):
     description: ClassVar[str] = "Anthropic Claude models (official anthropic SDK)"
     default_model: ClassVar[str] = models.DEFAULT_MODEL
     capabilities: ClassVar[Capabilities] = Capabilities(
-        streaming=True, tools=True, parallel_tool_calls=True, system_prompt=True
+        streaming=True,
+        tools=True,
+        parallel_tool_calls=True,
+        system_prompt=True,
+        structured_output=True,
     )
+    prices_id: ClassVar[str | None] = "anthropic"
     api_key_env: ClassVar[str | None] = API_KEY_ENV
     base_url_env: ClassVar[str | None] = BASE_URL_ENV
 
@@ -131,6 +137,8 @@ class AnthropicProvider(Provider):
             params["system"] = system
         if request.tools:
             params["tools"] = tools_to_anthropic(request.tools)
+        if request.output is not None:
+            params.update(output_params(request.output))
         temperature = request.temperature if request.temperature is not None else self.temperature
         if temperature is not None:
             params["temperature"] = temperature

@@ -52,7 +52,9 @@ class OllamaProvider(Provider):
     name = "ollama"
     description = "Local models served by Ollama (ollama serve)"
     default_model = "qwen3"
-    capabilities = Capabilities(streaming=True, tools=True, parallel_tool_calls=True)
+    capabilities = Capabilities(
+        streaming=True, tools=True, parallel_tool_calls=True, structured_output=True
+    )
     api_key_env = None
     base_url_env = HOST_ENV
 
@@ -119,7 +121,7 @@ class OllamaProvider(Provider):
         )
 
     def _chat_arguments(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
-        return mapping.chat_arguments(
+        arguments = mapping.chat_arguments(
             model=self.model,
             request=request,
             provider_options=self.options,
@@ -127,6 +129,9 @@ class OllamaProvider(Provider):
             max_tokens=self.max_tokens,
             stream=stream,
         )
+        if request.output is not None and not request.output.tool:
+            arguments["format"] = request.output.schema  # Ollama's structured outputs
+        return arguments
 
     def _response(
         self, text: str, calls: list[ToolCallPart], final: Any, model: str | None

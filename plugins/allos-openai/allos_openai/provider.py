@@ -30,7 +30,7 @@ from allos_core.providers import (
     ToolSchema,
 )
 from allos_openai import errors as _errors
-from allos_openai import mapping, models
+from allos_openai import mapping, models, structured
 from allos_openai.urls import DEFAULT_BASE_URL, display_url, is_openai_host
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,8 +56,11 @@ class OpenAIProvider(Provider):
         "OpenAI, or any OpenAI-compatible server (vLLM, LM Studio, llama.cpp, OpenRouter, Groq)"
     )
     default_model = "gpt-5.4-mini"
-    capabilities = Capabilities(streaming=True, tools=True, parallel_tool_calls=True)
+    capabilities = Capabilities(
+        streaming=True, tools=True, parallel_tool_calls=True, structured_output=True
+    )
     api_key_env = _errors.API_KEY_ENV
+    prices_id = "openai"
     base_url_env = _errors.BASE_URL_ENV
 
     def __init__(
@@ -90,6 +93,8 @@ class OpenAIProvider(Provider):
         self.base_url = (base_url or os.environ.get(self.base_url_env) or DEFAULT_BASE_URL).rstrip(
             "/"
         )
+        if self.options.pop("structured_output", True) is False:
+            self.capabilities = structured.WITHOUT_NATIVE  # type: ignore[misc]
         key = api_key or os.environ.get(self.api_key_env) or None
         self._key_is_placeholder = False
         if key is None:
@@ -180,6 +185,8 @@ class OpenAIProvider(Provider):
         body["messages"] = mapping.messages_to_wire(request.messages, self._wire_cache)
         if request.tools:
             body["tools"] = mapping.tools_to_wire(request.tools)
+        if request.output is not None:
+            body.update(structured.output_body(request.output))
         temperature = request.temperature if request.temperature is not None else self.temperature
         if temperature is not None:
             body["temperature"] = temperature
