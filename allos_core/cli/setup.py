@@ -157,6 +157,9 @@ def build_agent(
 
     settings = settings or load_cli_settings(options)
     manager = manager or create_plugin_manager()
+    from allos_core.cli.plugin_report import prepare_plugins
+
+    prepare_plugins(manager, settings, verbose=options.verbose)
     choice = choose_provider(manager, settings, options.base_url)
     tools = check_tools(manager, options.tools)
     if session is None and options.session:
