@@ -214,5 +214,5 @@ def test_registering_later_collects_again_without_duplicates():
     manager.tools()
     manager.plugins()
     infos = {i.name: (i.tools, i.status) for i in manager.plugins()}
-    assert infos == {"EchoPlugin": ([], "conflict"), "Other": ([], "conflict")}
+    assert infos == {"EchoPlugin": (["echo"], "conflict"), "Other": (["echo"], "conflict")}
     assert len(manager.conflicts) == 1

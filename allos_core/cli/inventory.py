@@ -42,40 +42,25 @@ def plugins() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON with stable keys, for scripts.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the traceback of failed plugins.")
 def plugins_list(as_json: bool, verbose: bool) -> None:
-    """List plugins: distribution, version, group, what each registers, status."""
+    """List plugins: distribution and version, group, the hooks each implements, status."""
     manager = _manager()
     infos = manager.plugins()
     if as_json:
         data = {"plugins": [i.to_dict() for i in infos], "conflicts": manager.conflicts}
         click.echo(json.dumps(data, indent=2))
         return
-    # Text objects, not markup strings: no markup parsing (and no rich.markup import) on this path
-    from rich.table import Table
+    from allos_core.cli.plugin_table import plugin_table
+
+    console = out_console()
+    console.print(plugin_table(infos))
+    # Text objects, not markup strings: no markup parsing (and no rich.markup import) here
     from rich.text import Text
 
-    table = Table(title="Allos plugins", title_justify="left")
-    for column in ("plugin", "distribution", "version", "group", "registers", "status"):
-        table.add_column(column, overflow="fold")
-    colours = {"ok": "green", "failed": "red", "conflict": "yellow", "disabled": "dim"}
     for info in infos:
-        registers = ", ".join(
-            [f"provider {p}" for p in info.providers]
-            + [f"tool {t}" for t in info.tools]
-            + [f"command {c}" for c in info.commands]
-        )
-        status = Text(info.status, style=colours.get(info.status, "white"))
-        if info.error:
-            status.append("\n" + info.error, style="dim")
-        table.add_row(
-            Text(info.name),
-            Text(info.distribution or "-"),
-            Text(info.version or "-"),
-            Text(info.group),
-            Text(registers or "-"),
-            status,
-        )
-    console = out_console()
-    console.print(table)
+        if info.error and info.status != "conflict":
+            console.print(
+                Text.assemble((f"{info.name} ", "bold"), (info.status, "dim"), ": ", info.error)
+            )
     for conflict in manager.conflicts:
         console.print(Text.assemble(("conflict: ", "yellow"), conflict))
     if verbose:
