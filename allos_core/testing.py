@@ -18,6 +18,10 @@ are JSON or YAML: a list of turns, or a mapping with a ``turns`` list.
 
 This module is also the built-in plugin that registers the provider ``scripted``: pass the script
 file as the model (``allos run -p scripted -m demo.yaml``) or as the ``script`` option.
+
+The conformance kit for plugin authors is here too, imported on first use (it needs pytest):
+:class:`ProviderConformance`, :class:`ScriptedServer` and :class:`ToolConformance` (see
+:mod:`allos_core.conformance`).
 """
 
 from __future__ import annotations
@@ -178,3 +182,15 @@ def _looks_like_script(model: str) -> bool:
 @hookimpl
 def allos_providers() -> list[type[Provider]]:
     return [ScriptedProvider]
+
+
+_CONFORMANCE = ("ProviderConformance", "ScriptedServer", "ToolConformance", "provider_safe_name")
+
+
+def __getattr__(name: str) -> Any:
+    # the kit imports pytest: load it only when a test asks for it, never during plugin discovery
+    if name in _CONFORMANCE:
+        import allos_core.conformance as kit
+
+        return getattr(kit, name)
+    raise AttributeError(f"module 'allos_core.testing' has no attribute {name!r}")
