@@ -271,7 +271,7 @@ class PermissionRules:
         for kind in ("deny", "ask", "allow"):
             for rule in getattr(self, kind):
                 if rule.matches(tool_name, subject, path_like=path_like, workspace=workspace):
-                    return PermissionDecision(kind, f"rule {rule}", "user rules")  # type: ignore[arg-type]
+                    return PermissionDecision(kind, f"rule {rule}", "user rules")
         return None
 
     def decide(
@@ -325,7 +325,7 @@ def normalize_answer(value: object) -> Answer:
     if isinstance(value, str):
         value = value.strip().lower()
     try:
-        return _ANSWERS.get(value, "no")  # type: ignore[arg-type]
+        return _ANSWERS.get(value, "no")
     except TypeError:  # unhashable
         return "no"
 

@@ -39,6 +39,7 @@ from allos_core.providers import (
     ModelRequest,
     ModelResponse,
     Provider,
+    ProviderStatus,
     StreamDone,
     StreamEvent,
     TextDelta,
@@ -109,9 +110,7 @@ class ScriptedProvider(Provider):
         self._context_window = context_window
 
     @classmethod
-    def status(cls, **options: Any):
-        from allos_core.providers import ProviderStatus
-
+    def status(cls, **options: Any) -> ProviderStatus:
         return ProviderStatus(True, "offline; replays a script file")
 
     @property

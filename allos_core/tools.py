@@ -60,7 +60,8 @@ def frozen_settings(sections: Mapping[str, Any]) -> Mapping[str, Any]:
             return tuple(freeze(v) for v in value)
         return value
 
-    return freeze(sections)
+    frozen: Mapping[str, Any] = freeze(sections)
+    return frozen
 
 
 @dataclass
@@ -388,8 +389,8 @@ class FunctionTool(Tool):
         self._context_param: str | None = None
         self._params: list[str] = []
 
-    @property  # type: ignore[override]
-    def description(self) -> str:
+    @property
+    def description(self) -> str:  # type: ignore[override]
         if self._description is None:
             self._description = _docstring_description(self.function)
         return self._description
@@ -425,9 +426,12 @@ class FunctionTool(Tool):
         kwargs = {name: getattr(args, name) for name in self._params}
         if self._context_param:
             kwargs[self._context_param] = context
+        result: ToolResult | str
         if inspect.iscoroutinefunction(self.function):
-            return await self.function(**kwargs)
-        return await run_in_thread(self.function, **kwargs)
+            result = await self.function(**kwargs)
+        else:
+            result = await run_in_thread(self.function, **kwargs)
+        return result
 
 
 async def run_in_thread(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -543,7 +547,8 @@ def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return [clean(item) for item in node]
         return node
 
-    return clean(schema)
+    cleaned: dict[str, Any] = clean(schema)
+    return cleaned
 
 
 def format_validation_error(tool_name: str, exc: Any) -> str:

@@ -106,7 +106,7 @@ class ChatLoop:
         finally:
             self._save_history()
         session = self.agent.session
-        if session is not None and getattr(session, "path", None) and Path(session.path).exists():
+        if session is not None and session.path is not None and Path(session.path).exists():
             self.renderer.note(
                 f"session saved: {session.path} (resume: allos chat -s {session.name})"
             )
@@ -129,7 +129,7 @@ class ChatLoop:
         prompt, more = ("› ", "… ") if interactive else ("", "")
         first = input(prompt)
         if first.strip() == BLOCK:
-            lines = []
+            lines: list[str] = []
             while True:
                 line = input(more)
                 if line.strip() == BLOCK:

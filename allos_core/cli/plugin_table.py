@@ -40,7 +40,7 @@ def short_group(group: str) -> str:
     return group.removeprefix("allos.")
 
 
-def plugin_rows(infos: list[PluginInfo]) -> list[tuple[str, ...]]:
+def plugin_rows(infos: list[PluginInfo]) -> list[tuple[str, str, str, str, str]]:
     """The table's cells as plain text."""
     rows = []
     for info in infos:

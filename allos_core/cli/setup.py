@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_core.cli.options import AgentOptions
     from allos_core.config import Settings
     from allos_core.plugins import PluginManager
+    from allos_core.tools import Tool
 
 #: auto-choice order of the first-party providers
 PREFERRED_PROVIDERS = ("openai", "anthropic", "ollama")
@@ -123,7 +124,7 @@ def _provider_plugin_ways(infos: list[Any]) -> list[str]:
     return ways
 
 
-def check_tools(manager: PluginManager, names: tuple[str, ...]) -> list[str] | None:
+def check_tools(manager: PluginManager, names: tuple[str, ...]) -> list[Tool | str] | None:
     """The ``-t`` names checked against the installed tools (None: every tool)."""
     if not names:
         return None

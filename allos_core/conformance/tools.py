@@ -146,7 +146,7 @@ class ToolConformance:
         for tool in conformance_tools:
             schema = tool.parameters_schema()
             properties = schema.get("properties", {})
-            cases = []
+            cases: list[dict[str, Any]] = []
             if schema.get("required"):
                 cases.append({})
             for name, prop in properties.items():
