@@ -28,7 +28,6 @@ Embedders and tests can skip discovery: ``create_plugin_manager([my_plugin], dis
 
 from __future__ import annotations
 
-import logging
 import os
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -49,8 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
 ENV_ONLY = "ALLOS_PLUGINS"
 ENV_DISABLE = "ALLOS_DISABLE_PLUGINS"
 ENV_STRICT = "ALLOS_STRICT_PLUGINS"
-
-logger = logging.getLogger("allos.plugins")
 
 #: called with (plugin info, hook name, exception) when an observer hook raises
 HookErrorHandler = Callable[["PluginInfo", str, BaseException], None]
@@ -209,17 +206,13 @@ class PluginManager:
 
     def load_entry_points(self, groups: Iterable[str] = ENTRY_POINT_GROUPS) -> None:
         """Discover and register plugins from installed distributions."""
-        from importlib_metadata import entry_points
+        from allos_core.entry_points import entry_points
 
         only, disabled = _split_env(ENV_ONLY), _split_env(ENV_DISABLE)
-        found = []
-        for group in groups:
-            for ep in entry_points(group=group):
-                dist_name, version = _name_and_version(ep.dist)
-                found.append((dist_name, ep.name, group, ep, version))
+        found = [(ep.dist, ep.name, ep.group, ep, ep.version) for ep in entry_points(groups)]
         for dist_name, ep_name, group, ep, version in sorted(found, key=lambda f: f[:3]):
             names = {ep_name, dist_name}
-            info_kwargs = {
+            info_kwargs: dict[str, Any] = {
                 "name": ep_name,
                 "group": group,
                 "distribution": dist_name or None,
@@ -446,8 +439,11 @@ class PluginManager:
             try:
                 handler(info, hook_name, exc)
                 return
-            except Exception:
-                logger.debug("the hook error handler failed", exc_info=True)
+            except Exception:  # a broken handler must not stop the run: fall back to the log
+                pass
+        import logging  # imported on use: listing plugins must stay cheap
+
+        logger = logging.getLogger("allos.plugins")
         logger.warning("plugin %s: %s (the run goes on)", _label(info), line)
         logger.debug("traceback of %s in %s", hook_name, info.name, exc_info=exc)
 
@@ -457,33 +453,6 @@ def failed_plugins_line(failed: list[PluginInfo]) -> str:
     parts = [f"{_label(info)}: {info.error}" for info in failed]
     noun = "plugin" if len(failed) == 1 else "plugins"
     return f"{len(failed)} {noun} failed to load: " + "; ".join(parts)
-
-
-def _name_and_version(dist: Any) -> tuple[str, str | None]:
-    """A distribution's name and version from the head of its METADATA file.
-
-    ``dist.name`` / ``dist.version`` parse the whole file with the email package, which costs more
-    than loading every plugin; the two fields are in the first lines.
-    """
-    if dist is None:
-        return "", None
-    name = version = None
-    try:
-        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-    except Exception:
-        text = ""
-    for line in text.splitlines():
-        if not line:
-            break  # end of the headers
-        if line.startswith("Name:"):
-            name = line[5:].strip()
-        elif line.startswith("Version:"):
-            version = line[8:].strip()
-        if name and version:
-            break
-    if name is None or version is None:
-        return dist.name, dist.version
-    return name, version
 
 
 def _label(info: PluginInfo) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -46,6 +45,8 @@ def plugins_list(as_json: bool, verbose: bool) -> None:
     manager = _manager()
     infos = manager.plugins()
     if as_json:
+        import json
+
         data = {"plugins": [i.to_dict() for i in infos], "conflicts": manager.conflicts}
         click.echo(json.dumps(data, indent=2))
         return
@@ -97,6 +98,8 @@ def providers_list(as_json: bool) -> None:
             }
         )
     if as_json:
+        import json
+
         click.echo(json.dumps({"providers": rows}, indent=2))
         _print_conflicts(manager)
         return
@@ -144,6 +147,8 @@ def tools_list(as_json: bool) -> None:
             }
         )
     if as_json:
+        import json
+
         click.echo(json.dumps({"tools": rows}, indent=2))
         _print_conflicts(manager)
         return

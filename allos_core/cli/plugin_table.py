@@ -59,12 +59,12 @@ def plugin_table(infos: list[PluginInfo]) -> Table:
     from rich.text import Text
 
     rows = plugin_rows(infos)
-    table = Table(title="Allos plugins", title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(title=Text("Allos plugins"), title_justify="left", box=box.SIMPLE_HEAD)
     for index, header in enumerate(HEADERS):
         longest = max([len(header)] + [len(word) for row in rows for word in row[index].split()])
         # the distribution column gives way first: a very long name folds, nothing else does
         minimum = None if header == "distribution" else longest
-        table.add_column(header, min_width=minimum, overflow="fold")
+        table.add_column(Text(header), min_width=minimum, overflow="fold")
     for row, info in zip(rows, infos, strict=True):
         cells = [Text(cell) for cell in row[:-1]]
         cells.append(Text(row[-1], style=COLOURS.get(info.status, "white")))
