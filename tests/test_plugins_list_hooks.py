@@ -100,3 +100,20 @@ def test_the_no_provider_hint_does_not_suggest_installing_a_disabled_plugin(monk
     hint = no_provider_hint(manager.providers(), manager.infos)
     assert "pip install allos-openai" not in hint
     assert "disabled" in hint
+
+
+def test_plugin_supplied_text_cannot_drive_the_terminal(tmp_path, monkeypatch):
+    make_distribution(
+        tmp_path,
+        "allos-sneaky",
+        "sneaky_plugin",
+        "raise ImportError('\\x1b]0;pwned\\x07\\x1b[2J gone')\n",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        result = invoke("plugins", "list", "-v")
+    finally:
+        sys.modules.pop("sneaky_plugin", None)
+    assert result.exit_code == 0
+    assert "sneaky_plugin failed" in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout

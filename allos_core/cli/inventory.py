@@ -50,25 +50,22 @@ def plugins_list(as_json: bool, verbose: bool) -> None:
         data = {"plugins": [i.to_dict() for i in infos], "conflicts": manager.conflicts}
         click.echo(json.dumps(data, indent=2))
         return
-    from allos_core.cli.plugin_table import plugin_table
+    from allos_core.cli.plugin_table import printable, table_lines, terminal_width, wants_colour
 
-    console = out_console()
-    console.print(plugin_table(infos))
-    # Text objects, not markup strings: no markup parsing (and no rich.markup import) here
-    from rich.text import Text
-
-    for info in infos:
-        if info.error and info.status != "conflict":
-            console.print(
-                Text.assemble((f"{info.name} ", "bold"), (info.status, "dim"), ": ", info.error)
-            )
-    for conflict in manager.conflicts:
-        console.print(Text.assemble(("conflict: ", "yellow"), conflict))
+    colour = wants_colour()
+    for line in table_lines(infos, terminal_width(), colour=colour):
+        click.echo(line, color=colour)
+    notes = [f"{i.name} {i.status}: {i.error}" for i in infos if i.error and i.status != "conflict"]
+    notes += [f"conflict: {conflict}" for conflict in manager.conflicts]
+    if notes:
+        click.echo("")
+    for note in notes:
+        click.echo(printable(note))
     if verbose:
         for info in infos:
             if info.traceback:
-                console.print(Text.assemble("\n", (info.name, "bold"), " traceback:"))
-                console.print(Text(info.traceback), end="")
+                click.echo(f"\n{printable(info.name)} traceback:")
+                click.echo(printable(info.traceback), nl=False)
 
 
 @click.group()
