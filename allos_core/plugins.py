@@ -29,15 +29,16 @@ Embedders and tests can skip discovery: ``create_plugin_manager([my_plugin], dis
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from allos_core.hookspecs import ENTRY_POINT_GROUPS, PROJECT_NAME, AllosHookSpecs
 from allos_core.plugin_checks import checked_decision, hook_kinds, item_problem
+from allos_core.plugin_info import NameConflict, PluginInfo, failed_plugins_line
+from allos_core.plugin_info import label as _label
+from allos_core.plugin_info import mark_failed as _mark_failed
 from allos_core.plugin_names import KINDS, missing_name_hint, resolve_claims
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,43 +51,7 @@ ENV_DISABLE = "ALLOS_DISABLE_PLUGINS"
 ENV_STRICT = "ALLOS_STRICT_PLUGINS"
 
 #: called with (plugin info, hook name, exception) when an observer hook raises
-HookErrorHandler = Callable[["PluginInfo", str, BaseException], None]
-
-
-@dataclass
-class PluginInfo:
-    """What ``allos plugins list`` shows about one plugin."""
-
-    name: str
-    module: str
-    group: str
-    distribution: str | None = None
-    version: str | None = None
-    providers: list[str] = field(default_factory=list)
-    tools: list[str] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)
-    #: the kinds of hooks it implements: providers, tools, permission, audit, commands
-    hooks: list[str] = field(default_factory=list)
-    status: str = "ok"  # ok | failed | disabled | conflict | degraded
-    error: str | None = None
-    traceback: str | None = None
-    #: one line per observer hook that raised in this process (the plugin is then "degraded")
-    hook_errors: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "distribution": self.distribution,
-            "version": self.version,
-            "group": self.group,
-            "module": self.module,
-            "providers": list(self.providers),
-            "tools": list(self.tools),
-            "commands": list(self.commands),
-            "hooks": list(self.hooks),
-            "status": self.status,
-            "error": self.error,
-        }
+HookErrorHandler = Callable[[PluginInfo, str, BaseException], None]
 
 
 def _split_env(name: str) -> set[str]:
@@ -96,16 +61,6 @@ def _split_env(name: str) -> set[str]:
 def strict_from_env() -> bool:
     """Whether ``ALLOS_STRICT_PLUGINS`` asks for strict plugin loading."""
     return os.environ.get(ENV_STRICT, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-@dataclass
-class NameConflict:
-    """A name offered by more than one plugin (or taken from its first-party owner), unpicked."""
-
-    kind: str  # provider | tool | command
-    name: str
-    claimants: list[PluginInfo]
-    message: str
 
 
 class PluginManager:
@@ -446,24 +401,6 @@ class PluginManager:
         logger = logging.getLogger("allos.plugins")
         logger.warning("plugin %s: %s (the run goes on)", _label(info), line)
         logger.debug("traceback of %s in %s", hook_name, info.name, exc_info=exc)
-
-
-def failed_plugins_line(failed: list[PluginInfo]) -> str:
-    """One line naming every failed plugin and why."""
-    parts = [f"{_label(info)}: {info.error}" for info in failed]
-    noun = "plugin" if len(failed) == 1 else "plugins"
-    return f"{len(failed)} {noun} failed to load: " + "; ".join(parts)
-
-
-def _label(info: PluginInfo) -> str:
-    return f"{info.distribution or info.module} (plugin {info.name})"
-
-
-def _mark_failed(info: PluginInfo, exc: BaseException, during: str | None = None) -> None:
-    info.status = "failed"
-    where = f" in {during}" if during else ""
-    info.error = f"{type(exc).__name__}{where}: {exc}".splitlines()[0]
-    info.traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
 def create_plugin_manager(
