@@ -117,3 +117,13 @@ def test_plugin_supplied_text_cannot_drive_the_terminal(tmp_path, monkeypatch):
     assert result.exit_code == 0
     assert "sneaky_plugin failed" in result.stdout
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+
+
+def test_the_demo_says_a_disabled_tool_plugin_is_disabled(monkeypatch):
+    from allos_core.cli.demo import check_demo_tools
+
+    monkeypatch.setenv("ALLOS_DISABLE_PLUGINS", "fs")
+    with pytest.raises(UnknownToolError) as err:
+        check_demo_tools()
+    assert "allos-fs is installed but disabled" in err.value.hint
+    assert "pip install" not in err.value.hint
