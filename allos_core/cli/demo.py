@@ -56,9 +56,8 @@ DEMO_TOOLS = {"read_file": "allos-fs", "edit_file": "allos-fs", "shell_exec": "a
 def check_demo_tools() -> None:
     """Fail early, naming what to install, when a tool the demo needs is missing."""
     from allos_core.errors import UnknownToolError
-    from allos_core.plugins import create_plugin_manager
-
     from allos_core.plugin_names import missing_name_hint
+    from allos_core.plugins import create_plugin_manager
 
     manager = create_plugin_manager()
     installed = manager.tools()
