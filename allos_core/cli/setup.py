@@ -216,6 +216,7 @@ def provider_for_switch(
 ) -> tuple[str, str | None, dict[str, Any]]:
     """Name, model and options for switching to provider ``name`` mid-chat."""
     if name not in manager.providers():
+        manager.get_provider_class(name)  # a conflict, or unknown with a hint that tells the truth
         raise UnknownProviderError(
             f"unknown provider {name!r} (installed: {', '.join(sorted(manager.providers()))})",
             hint="see `allos providers list`",
