@@ -8,7 +8,6 @@ before the core acts on it, and everything an observer (``allos_before_tool_call
 from __future__ import annotations
 
 import copy
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -118,9 +117,19 @@ def read_only_result(result: ToolResult) -> ToolResult:
     return view
 
 
+class ReadOnlyDict(dict[str, Any]):
+    """A dict that refuses changes: still a dict for ``json.dumps`` and ``isinstance`` checks."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("an observer gets a read-only view: copy it to change it")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse
+    __ior__ = _refuse
+
+
 def _read_only(value: Any) -> Any:
     if isinstance(value, dict):
-        return MappingProxyType({k: _read_only(v) for k, v in value.items()})
+        return ReadOnlyDict({k: _read_only(v) for k, v in value.items()})
     if isinstance(value, list):
         return tuple(_read_only(v) for v in value)
     return value

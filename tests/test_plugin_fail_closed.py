@@ -338,3 +338,18 @@ def test_a_tool_result_object_handed_to_observers_is_a_copy():
     with pytest.raises(TypeError):
         view.metadata["diff"] = "x"  # type: ignore[index]
     assert original.content == "text" and original.metadata == {"diff": ["a"]}
+
+
+def test_an_observer_can_still_serialise_what_it_sees():
+    import json
+
+    from allos_core.messages import ToolCallPart
+    from allos_core.plugin_checks import read_only_call
+
+    call = ToolCallPart(id="c1", name="run_command", arguments={"command": "ls", "env": {"A": [1]}})
+    view = read_only_call(call)
+    assert json.loads(json.dumps(view.arguments)) == {"command": "ls", "env": {"A": [1]}}
+    assert view.model_dump()["arguments"]["command"] == "ls"
+    with pytest.raises(TypeError):
+        view.arguments["command"] = "rm -rf /"
+    assert call.arguments["command"] == "ls"
