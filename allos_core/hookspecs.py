@@ -99,7 +99,7 @@ class AllosHookSpecs:
     def allos_before_tool_call(self, call: ToolCallPart, tool: Tool, context: ToolContext) -> None:
         """Observe an allowed tool call just before it runs (auditing, logging); returns nothing.
 
-        ``call`` is a read-only copy (its ``arguments`` a read-only mapping): an observer cannot
+        ``call`` is a read-only copy (its ``arguments`` a read-only dict): an observer cannot
         change what runs. On error: a hook that raises is reported in one line naming the plugin
         and the hook (the traceback only with ``-v``), the plugin is marked ``degraded`` in
         ``allos plugins list`` for the rest of the process, and the call runs anyway.

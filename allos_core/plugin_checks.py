@@ -98,7 +98,7 @@ def _short(item: Any) -> str:
 
 
 def read_only_call(call: ToolCallPart) -> ToolCallPart:
-    """A copy of ``call`` for observers (the part is frozen; its ``arguments`` read-only)."""
+    """A copy of ``call`` for observers (the part is frozen; its ``arguments`` a ReadOnlyDict)."""
     arguments = _read_only(copy.deepcopy(dict(call.arguments)))
     return call.model_copy(update={"arguments": arguments})
 
