@@ -64,6 +64,7 @@ from allos_core.permissions import (
     rule_text,
     suggested_rule,
 )
+from allos_core.plugins import strict_from_env
 from allos_core.pricing import Pricer, budget_stop
 from allos_core.providers import (
     ModelRequest,
@@ -218,6 +219,8 @@ class Agent:
         prices: Mapping[str, Any] | None = None,
     ) -> None:
         self._plugin_manager = plugin_manager
+        if plugin_manager is not None or strict_from_env():
+            self.plugin_manager.check_ready()  # strict: a failed plugin refuses the agent
         self.workspace = Path(workspace if workspace is not None else Path.cwd()).resolve()
         self.provider: Provider = self._resolve_provider(provider, model, provider_options)
         self._tools = self._resolve_tools(tools)
@@ -326,6 +329,8 @@ class Agent:
         return provider
 
     def _resolve_tools(self, tools: list[Tool | str] | None) -> dict[str, Tool]:
+        if tools is None:  # every installed tool: a name two plugins claim must be picked first
+            self.plugin_manager.check_conflicts("tool")
         items = list(self.plugin_manager.tools().values()) if tools is None else list(tools)
         resolved: dict[str, Tool] = {}
         for item in items:
@@ -881,9 +886,16 @@ class Agent:
         self._emit(state, ev.ToolResultEvent(call, result, took))
 
     def _hook(self, name: str, **kwargs: Any) -> None:
-        """Call an auditing hook; a failing hook is logged, never fatal."""
+        """Call an observer hook with read-only copies; a failing hook is reported, never fatal."""
+        from allos_core.plugin_checks import read_only_call, read_only_result
+
+        views = {
+            "call": read_only_call(kwargs["call"]),
+            "tool": kwargs["tool"],
+            **({"result": read_only_result(kwargs["result"])} if "result" in kwargs else {}),
+        }
         try:
-            getattr(self.plugin_manager.hook, name)(context=self.tool_context, **kwargs)
+            self.plugin_manager.notify(name, context=self.tool_context, **views)
         except Exception:
             logger.warning("plugin hook %s failed", name, exc_info=True)
 
@@ -1053,7 +1065,8 @@ class Agent:
         stop = budget_stop(self.pricer, self.provider, self.max_cost, spent, input_tokens)
         if stop is None:
             return False
-        state.stop(*stop)
+        reason, error, hint = stop
+        state.stop("cost_limit" if reason == "cost_limit" else "error", error, hint)
         return True
 
 

@@ -58,7 +58,14 @@ from typing import TYPE_CHECKING, Any
 
 from allos_core.config_display import is_secret, mask, show_value, toml_string
 from allos_core.config_files import check_rule, read_config_file, read_config_text, validate_config
-from allos_core.config_keys import DEFAULT_MAX_ITERATIONS, RULE_KINDS, SCALAR_DEFAULTS, TRUST_KEY
+from allos_core.config_keys import (
+    DEFAULT_MAX_ITERATIONS,
+    PLUGIN_CHOICE_TABLES,
+    PLUGINS_KEY,
+    RULE_KINDS,
+    SCALAR_DEFAULTS,
+    TRUST_KEY,
+)
 from allos_core.config_lines import find_key_line
 from allos_core.errors import ConfigError
 from allos_core.workspace_policy import (
@@ -171,6 +178,10 @@ class Settings:
     ignored: list[IgnoredSetting] = field(default_factory=list)
     #: plugin sections (top-level tables that are not core keys), merged key by key
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``[plugins] strict`` from any layer (a layer can turn it on, never off again)
+    strict_plugins: bool = False
+    #: ``[plugins.tools]`` / ``[plugins.providers]`` / ``[plugins.commands]``: NAME -> plugin
+    plugin_choices: dict[str, dict[str, str]] = field(default_factory=dict)
 
     # -- views -----------------------------------------------------------------------------------
     @property
@@ -311,6 +322,12 @@ class Settings:
             for option, value in sorted(self.sections[name].items()):
                 key = f"{name}.{option}"
                 rows.append((key, show_value(key, value), self.source(key)))
+        if self.strict_plugins:
+            rows.append((f"{PLUGINS_KEY}.strict", "true", self.source(f"{PLUGINS_KEY}.strict")))
+        for kind, picks in sorted(self.plugin_choices.items()):
+            for name, owner in sorted(picks.items()):
+                key = f"{PLUGINS_KEY}.{kind}.{name}"
+                rows.append((key, owner, self.source(key)))
         if self.trusted_workspaces:
             shown = ", ".join(self.trusted_workspaces)
             rows.append((TRUST_KEY, shown, self.source(TRUST_KEY)))
@@ -340,6 +357,7 @@ class Settings:
                 name: {k: shown(f"{name}.{k}", v) for k, v in options.items()}
                 for name, options in self.sections.items()
             },
+            PLUGINS_KEY: {"strict": self.strict_plugins, **self.plugin_choices},
             TRUST_KEY: list(self.trusted_workspaces),
             "workspace": {
                 "path": str(self.workspace) if self.workspace else None,
@@ -376,12 +394,23 @@ class Settings:
                 for model, price in (value or {}).items():
                     table[model] = price
                     self.sources[f"prices.{model}"] = source
+            elif key == PLUGINS_KEY:
+                self._apply_plugins(value or {}, source)
             elif key == TRUST_KEY:
                 self.trusted_workspaces.extend(value or [])
                 self.sources[TRUST_KEY] = source
             elif value is not None:
                 self.values[key] = value
                 self.sources[key] = source
+
+    def _apply_plugins(self, table: Mapping[str, Any], source: str) -> None:
+        if table.get("strict"):
+            self.strict_plugins = True
+            self.sources[f"{PLUGINS_KEY}.strict"] = source
+        for kind in PLUGIN_CHOICE_TABLES:
+            for name, owner in (table.get(kind) or {}).items():
+                self.plugin_choices.setdefault(kind, {})[name] = owner
+                self.sources[f"{PLUGINS_KEY}.{kind}.{name}"] = source
 
 
 # -- loading ---------------------------------------------------------------------------------------

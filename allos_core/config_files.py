@@ -12,7 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from allos_core.config_keys import RULE_KINDS, SCALAR_DEFAULTS, TRUST_KEY
+from allos_core.config_keys import (
+    PLUGIN_CHOICE_TABLES,
+    PLUGINS_KEY,
+    RULE_KINDS,
+    SCALAR_DEFAULTS,
+    TRUST_KEY,
+)
 from allos_core.config_lines import find_key_line
 from allos_core.errors import ConfigError
 
@@ -157,9 +163,11 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 def _known_keys(parent: tuple[Any, ...]) -> list[str]:
     if not parent:
-        return [*SCALAR_DEFAULTS, "providers", "permissions", TRUST_KEY, "prices"]
+        return [*SCALAR_DEFAULTS, "providers", "permissions", PLUGINS_KEY, TRUST_KEY, "prices"]
     if parent == ("permissions",):
         return list(RULE_KINDS)
+    if parent == (PLUGINS_KEY,):
+        return ["strict", *PLUGIN_CHOICE_TABLES]
     return []
 
 
@@ -173,6 +181,8 @@ def _value_hint(loc: tuple[Any, ...]) -> str:
         return 'for example [prices."my-model"] input_per_mtok = 0.5, output_per_mtok = 1.5'
     if key == "permissions":
         return 'rules are lists of strings, for example allow = ["shell_exec(git status*)"]'
+    if key == PLUGINS_KEY:
+        return 'for example [plugins] strict = true, [plugins.tools] read_file = "allos-fs"'
     if key == "providers" and len(loc) <= 2:
         return 'provider options go in tables, for example [providers.openai] base_url = "..."'
     return "see `allos config show` and docs/cli.md for the keys and their types"
@@ -215,6 +225,15 @@ def _file_model() -> Any:
         cache_read_per_mtok: float | None = Field(None, ge=0)
         cache_write_per_mtok: float | None = Field(None, ge=0)
 
+    class Plugins(BaseModel):
+        """``[plugins]``: strict loading, and who gets a name offered by several plugins."""
+
+        model_config = ConfigDict(extra="forbid", strict=True)
+        strict: bool | None = None
+        tools: dict[str, str] = Field(default_factory=dict)
+        providers: dict[str, str] = Field(default_factory=dict)
+        commands: dict[str, str] = Field(default_factory=dict)
+
     class ConfigFile(BaseModel):
         model_config = ConfigDict(extra="forbid", strict=True)
         provider: str | None = None
@@ -227,6 +246,7 @@ def _file_model() -> Any:
         git_commit: bool | None = None
         providers: dict[str, ProviderOptions] = Field(default_factory=dict)
         permissions: Permissions | None = None
+        plugins: Plugins | None = None
         trusted_workspaces: list[str] | None = None
         max_cost: float | None = Field(None, gt=0)
         prices: dict[str, ModelPrices] | None = None

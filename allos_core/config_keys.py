@@ -27,3 +27,7 @@ PRICES_KEY = "prices"
 RULE_KINDS = ("allow", "ask", "deny")
 #: the user-file setting listing trusted workspaces
 TRUST_KEY = "trusted_workspaces"
+#: the core table ``[plugins]``: ``strict`` and the ``tools`` / ``providers`` / ``commands``
+#: tables that pick which plugin gets a name several plugins offer
+PLUGINS_KEY = "plugins"
+PLUGIN_CHOICE_TABLES = ("tools", "providers", "commands")

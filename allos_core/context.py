@@ -376,7 +376,7 @@ class ContextBudget:
         from allos_core.providers import ModelRequest
 
         task = messages[task_index]
-        earlier = "\n".join(p.text for p in task.parts if is_summary_part(p))
+        earlier = "\n".join(getattr(p, "text", "") for p in task.parts if is_summary_part(p))
         task_text = "".join(
             p.text for p in task.parts if p.type == "text" and not is_summary_part(p)
         )

@@ -27,6 +27,16 @@ class PluginError(AllosError):
     """A plugin failed to load, or two plugins registered the same name."""
 
 
+class PluginConflictError(PluginError, ConfigError):
+    """A provider, tool or command name is offered by two plugins and the user has not picked one
+    (``[plugins.tools] NAME = "DISTRIBUTION"``), or a first-party name is offered by a stranger."""
+
+
+class PluginLoadError(PluginError, ConfigError):
+    """A plugin failed to load while loading is strict (``[plugins] strict = true`` or
+    ``ALLOS_STRICT_PLUGINS=1``)."""
+
+
 class UnknownProviderError(AllosError):
     """No installed plugin offers the requested provider."""
 

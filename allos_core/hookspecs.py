@@ -12,6 +12,11 @@ A plugin is a module (or object) named by an entry point in the group ``allos.pr
 
 A hook implementation may accept any subset of the arguments its spec names. Keep plugin modules
 cheap to import: import SDKs and heavy modules inside the hooks or the classes they return.
+
+Plugins load in a fixed order (explicit plugins first, then entry points sorted by distribution
+name), but no answer depends on it: names are never shared by load order, permission answers
+are combined, and observers all see the same read-only copies. What a plugin hands back is
+checked (:mod:`allos_core.plugin_checks`): the core fails closed on anything it cannot read.
 """
 
 from __future__ import annotations
@@ -43,43 +48,85 @@ class AllosHookSpecs:
     def allos_providers(self) -> list[type[Provider]]:
         """Return the :class:`~allos_core.providers.Provider` subclasses this plugin offers.
 
-        Each class's ``name`` is what users pass to ``allos run -p NAME``. Two plugins offering the
-        same name is reported as a conflict; the first one loaded keeps it. Return classes, not
-        instances: a provider is built (and its SDK imported) only when it is used.
+        Called once per plugin manager, when providers are first looked up (``allos run``,
+        ``allos providers list``, ``allos plugins list``). Each class's ``name`` is what users
+        pass to ``allos run -p NAME``. Return classes, not instances: a provider is built (and its
+        SDK imported) only when it is used.
+
+        On error: if the hook raises, or returns something that is not a ``Provider`` subclass
+        with a ``name``, the plugin is marked ``failed`` (with a message saying what to return)
+        and offers nothing. Conflict: a name offered by two plugins goes to neither until the user
+        picks one (``[plugins.providers] NAME = "DISTRIBUTION"``); a run refuses to start meanwhile.
         """
 
     @hookspec
     def allos_tools(self) -> list[Tool]:
         """Return the :class:`~allos_core.tools.Tool` instances this plugin offers.
 
-        Tool names are what models see and sessions record: keep them stable. Two plugins
-        offering the same tool name is reported as a conflict; the first one loaded keeps it.
+        Called once per plugin manager, when tools are first looked up. Tool names are what models
+        see and sessions record: keep them stable, and within ``^[A-Za-z_][A-Za-z0-9_-]{0,63}$``
+        so every provider accepts them. Decorate functions with :func:`allos_core.tool`.
+
+        On error: if the hook raises, or returns anything that is not a ``Tool`` instance (a
+        plain function, say), the plugin is marked ``failed`` and offers nothing. Conflict: a
+        name offered by two plugins goes to neither until the user picks one
+        (``[plugins.tools] NAME = "DISTRIBUTION"``); a run refuses to start meanwhile.
         """
 
     @hookspec
     def allos_check_permission(
-        self, call: ToolCallPart, tool: Tool, args: Any, subject: str | None, context: ToolContext
+        self,
+        call: ToolCallPart,
+        tool: Tool,
+        args: Any,
+        subject: str | None,
+        context: ToolContext[Any],
     ) -> PermissionDecision | None:
-        """Decide a tool call before it runs, or return None to abstain.
+        """Decide a tool call before it runs: return a ``PermissionDecision``, or None to abstain.
 
-        ``args`` are the validated arguments and ``subject`` what rules match against (a path, a
-        command). Every plugin's answer is combined: ``deny`` beats ``ask`` beats ``allow``. Plugin
-        answers override the tool's default; the user's rules override plugin answers, except that
-        a ``deny`` from anywhere always wins.
+        Called once per tool call, after its arguments were validated and before any prompt.
+        Build the answer with ``PermissionDecision.allow(reason, source)``, ``.ask(...)`` or
+        ``.deny(...)``. ``call`` is the model's :class:`~allos_core.messages.ToolCallPart`,
+        ``args`` the validated arguments (an instance of the tool's pydantic ``Args`` model:
+        read ``args.path``, not ``args["path"]``), ``subject`` what rules match against (for path
+        tools the workspace-relative real path, see ``ToolContext.path_subject``; for the shell
+        the command line), ``context`` the :class:`~allos_core.tools.ToolContext`.
+
+        Every plugin's answer is combined: ``deny`` beats ``ask`` beats ``allow``. Plugin
+        answers override the tool's default; the user's rules override plugin answers, except
+        that a ``deny`` from anywhere always wins.
+
+        On error (fail closed): a hook that raises, or answers anything but None or a
+        ``PermissionDecision`` of exactly ``allow``/``ask``/``deny``, denies the call; the
+        denial the model and the user see names the plugin.
         """
 
     @hookspec
-    def allos_before_tool_call(self, call: ToolCallPart, tool: Tool, context: ToolContext) -> None:
-        """Called just before an allowed tool call runs (for auditing and logging)."""
+    def allos_before_tool_call(
+        self, call: ToolCallPart, tool: Tool, context: ToolContext[Any]
+    ) -> None:
+        """Observe an allowed tool call just before it runs (auditing, logging); returns nothing.
+
+        ``call`` is a read-only copy (its ``arguments`` a read-only dict): an observer cannot
+        change what runs. On error: a hook that raises is reported in one line naming the plugin
+        and the hook (the traceback only with ``-v``), the plugin is marked ``degraded`` in
+        ``allos plugins list`` for the rest of the process, and the call runs anyway.
+        """
 
     @hookspec
     def allos_after_tool_call(
-        self, call: ToolCallPart, tool: Tool, result: ToolResult, context: ToolContext
+        self, call: ToolCallPart, tool: Tool, result: ToolResult, context: ToolContext[Any]
     ) -> None:
-        """Called after a tool call ran (or was refused), with its result."""
+        """Observe a tool call after it ran, or was refused, with its result; returns nothing.
+
+        ``call`` and ``result`` are read-only copies: the result the model sees cannot be
+        changed (assigning to the copy raises ``AttributeError``). On error: as for
+        :meth:`allos_before_tool_call`, reported in one line, the plugin marked ``degraded``,
+        the run goes on.
+        """
 
     @hookspec
-    def allos_on_event(self, event: Event, context: ToolContext) -> None:
+    def allos_on_event(self, event: Event, context: ToolContext[Any]) -> None:
         """Called for every event an agent emits, after the agent's own ``on_event`` callback.
 
         ``event`` is one of :mod:`allos_core.events` (``run_started``, ``model_request``,
@@ -94,4 +141,9 @@ class AllosHookSpecs:
 
     @hookspec
     def allos_cli_commands(self) -> list[Any]:
-        """Return extra ``click`` commands to add to the ``allos`` command line."""
+        """Return extra ``click`` commands to add to the ``allos`` command line (``allos NAME``).
+
+        Called only when the command line meets a name it does not know, and by
+        ``allos plugins list``. On error: the plugin is marked ``failed`` and its commands are
+        missing; the rest of the CLI works. Conflict: as for tools (``[plugins.commands]``).
+        """

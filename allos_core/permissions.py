@@ -26,16 +26,30 @@ from pathlib import Path
 from typing import Any, Literal
 
 Decision = Literal["allow", "ask", "deny"]
+#: the only values ``PermissionDecision.decision`` may take (exactly, lower case)
+DECISIONS: tuple[str, ...] = ("allow", "ask", "deny")
 _STRENGTH = {"allow": 0, "ask": 1, "deny": 2}
 
 
 @dataclass(frozen=True)
 class PermissionDecision:
-    """A decision with the reason a user is shown, and where it came from."""
+    """A decision with the reason a user is shown, and where it came from.
+
+    Build one with :meth:`allow`, :meth:`ask` or :meth:`deny`, for example
+    ``PermissionDecision.deny("secrets stay private", source="my-policy")``. ``decision`` must be
+    exactly ``"allow"``, ``"ask"`` or ``"deny"``; anything else raises ``ValueError`` (and a
+    plugin that answers with an invalid decision denies the call).
+    """
 
     decision: Decision
     reason: str = ""
     source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.decision not in DECISIONS:
+            raise ValueError(
+                f"a permission decision is 'allow', 'ask' or 'deny', not {self.decision!r}"
+            )
 
     @classmethod
     def allow(cls, reason: str = "", source: str = "") -> PermissionDecision:
@@ -257,7 +271,7 @@ class PermissionRules:
         for kind in ("deny", "ask", "allow"):
             for rule in getattr(self, kind):
                 if rule.matches(tool_name, subject, path_like=path_like, workspace=workspace):
-                    return PermissionDecision(kind, f"rule {rule}", "user rules")  # type: ignore[arg-type]
+                    return PermissionDecision(kind, f"rule {rule}", "user rules")
         return None
 
     def decide(
@@ -311,7 +325,7 @@ def normalize_answer(value: object) -> Answer:
     if isinstance(value, str):
         value = value.strip().lower()
     try:
-        return _ANSWERS.get(value, "no")  # type: ignore[arg-type]
+        return _ANSWERS.get(value, "no")
     except TypeError:  # unhashable
         return "no"
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.errors import ProviderError
     from allos_core.messages import Message, ToolCallPart, Usage
 
 T = TypeVar("T")
@@ -224,6 +225,7 @@ def estimate_tokens(messages: list[Message], tools: list[ToolSchema] | None = No
     """A provider-independent token estimate: about four characters a token plus overheads."""
     chars = 0
     count = 0
+    part: Any  # one of the part types, told apart by ``type``
     for message in messages:
         count += 1
         for part in message.parts:
@@ -262,7 +264,9 @@ def portable_call_id(call_id: str) -> str:
     return "call_" + uuid.uuid5(uuid.NAMESPACE_OID, call_id).hex[:24]
 
 
-def tool_call_from_json(call_id: str | None, name: str, raw: str | dict[str, Any] | None):
+def tool_call_from_json(
+    call_id: str | None, name: str, raw: str | dict[str, Any] | None
+) -> ToolCallPart:
     """Build a :class:`ToolCallPart` from arguments as the model sent them.
 
     Invalid JSON, or JSON that is not an object, is not an exception: the call is marked with
@@ -362,7 +366,7 @@ def error_for_status(
     model: str | None = None,
     api_key_env: str | None = None,
     base_url: str | None = None,
-) -> Exception:
+) -> ProviderError:
     """Map an HTTP status from a provider onto the Allos error that says what to do.
 
     Provider plugins call this from their SDK-error translation and may replace the hint with a
@@ -374,7 +378,7 @@ def error_for_status(
     where = f" at {base_url}" if base_url else ""
     detail = detail.strip()
     suffix = f": {detail}" if detail else ""
-    common = {"provider": provider, "status_code": status}
+    common: dict[str, Any] = {"provider": provider, "status_code": status}
     if status in (401, 403):
         return errors.AuthenticationError(
             f"{provider} rejected the API key (HTTP {status}){suffix}",

@@ -20,6 +20,10 @@ This module is also the built-in plugin that registers the provider ``scripted``
 file as the model (``allos run -p scripted -m demo.yaml``) or as the ``script`` option.
 ``structured_output=True`` makes it act like an API with native structured output (the request's
 ``output`` schema is recorded; the scripted text is the answer).
+
+The conformance kit for plugin authors is here too, imported on first use (it needs pytest):
+:class:`ProviderConformance`, :class:`ScriptedServer` and :class:`ToolConformance` (see
+:mod:`allos_core.conformance`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from allos_core.providers import (
     ModelRequest,
     ModelResponse,
     Provider,
+    ProviderStatus,
     StreamDone,
     StreamEvent,
     TextDelta,
@@ -178,9 +183,7 @@ class ScriptedProvider(Provider):
         self._context_window = context_window
 
     @classmethod
-    def status(cls, **options: Any):
-        from allos_core.providers import ProviderStatus
-
+    def status(cls, **options: Any) -> ProviderStatus:
         return ProviderStatus(True, "offline; replays a script file")
 
     @property
@@ -253,3 +256,15 @@ def _looks_like_script(model: str) -> bool:
 @hookimpl
 def allos_providers() -> list[type[Provider]]:
     return [ScriptedProvider]
+
+
+_CONFORMANCE = ("ProviderConformance", "ScriptedServer", "ToolConformance", "provider_safe_name")
+
+
+def __getattr__(name: str) -> Any:
+    # the kit imports pytest: load it only when a test asks for it, never during plugin discovery
+    if name in _CONFORMANCE:
+        import allos_core.conformance as kit
+
+        return getattr(kit, name)
+    raise AttributeError(f"module 'allos_core.testing' has no attribute {name!r}")

@@ -62,7 +62,8 @@ def frozen_settings(sections: Mapping[str, Any]) -> Mapping[str, Any]:
             return tuple(freeze(v) for v in value)
         return value
 
-    return freeze(sections)
+    frozen: Mapping[str, Any] = freeze(sections)
+    return frozen
 
 
 @dataclass
@@ -321,11 +322,11 @@ class Tool(ABC):
     #: of the path argument, never the raw text
     path_subject: bool = False
 
-    def permission_subject(self, args: Any, context: ToolContext) -> str | None:
+    def permission_subject(self, args: Any, context: ToolContext[Any]) -> str | None:
         """What permission rules match against (a path, a command), or None."""
         return None
 
-    def permission_subjects(self, args: Any, context: ToolContext) -> list[str | None]:
+    def permission_subjects(self, args: Any, context: ToolContext[Any]) -> list[str | None]:
         """Every subject a call must be allowed for; by default just :meth:`permission_subject`.
 
         A shell tool returns each simple command of a compound command line, so an allow rule
@@ -333,15 +334,15 @@ class Tool(ABC):
         """
         return [self.permission_subject(args, context)]
 
-    def preview(self, args: Any, context: ToolContext) -> str | None:
+    def preview(self, args: Any, context: ToolContext[Any]) -> str | None:
         """What a permission prompt shows before the call runs (edits: the unified diff)."""
         return None
 
     @abstractmethod
-    async def run(self, args: Any, context: ToolContext) -> ToolResult | str:
+    async def run(self, args: Any, context: ToolContext[Any]) -> ToolResult | str:
         """Do the work. ``args`` is the validated ``Args`` instance."""
 
-    async def invoke(self, arguments: dict[str, Any], context: ToolContext) -> ToolResult:
+    async def invoke(self, arguments: dict[str, Any], context: ToolContext[Any]) -> ToolResult:
         """Validate, run, and turn every failure into an error result (never raises, except
         ``asyncio.CancelledError`` when the run is cancelled)."""
         try:
@@ -354,7 +355,7 @@ class Tool(ABC):
             )
         return await self.invoke_validated(args, context)
 
-    async def invoke_validated(self, args: Any, context: ToolContext) -> ToolResult:
+    async def invoke_validated(self, args: Any, context: ToolContext[Any]) -> ToolResult:
         """Run with already validated arguments; exceptions become error results."""
         import asyncio
 
@@ -399,7 +400,7 @@ class FunctionTool(Tool):
         description: str | None = None,
         read_only: bool = False,
         default_permission: Permission | None = None,
-        permission_subject: str | Callable[[Any, ToolContext], str | None] | None = None,
+        permission_subject: str | Callable[[Any, ToolContext[Any]], str | None] | None = None,
         path_subject: bool | None = None,
     ) -> None:
         self.function = function
@@ -417,8 +418,8 @@ class FunctionTool(Tool):
         self._context_param: str | None = None
         self._params: list[str] = []
 
-    @property  # type: ignore[override]
-    def description(self) -> str:
+    @property
+    def description(self) -> str:  # type: ignore[override]
         if self._description is None:
             self._description = _docstring_description(self.function)
         return self._description
@@ -432,7 +433,7 @@ class FunctionTool(Tool):
         value = getattr(args, self._subject, None)  # type: ignore[arg-type]
         return None if value is None else str(value)
 
-    def permission_subject(self, args: Any, context: ToolContext) -> str | None:
+    def permission_subject(self, args: Any, context: ToolContext[Any]) -> str | None:
         if self._subject is None:
             return None
         if callable(self._subject):
@@ -442,7 +443,7 @@ class FunctionTool(Tool):
             return value
         return context.path_subject(value)
 
-    def permission_subjects(self, args: Any, context: ToolContext) -> list[str | None]:
+    def permission_subjects(self, args: Any, context: ToolContext[Any]) -> list[str | None]:
         if self._subject is None or callable(self._subject) or not self.path_subject:
             return [self.permission_subject(args, context)]
         value = self._subject_value(args)
@@ -450,13 +451,16 @@ class FunctionTool(Tool):
             return [None]
         return list(context.path_subjects(value))
 
-    async def run(self, args: Any, context: ToolContext) -> ToolResult | str:
+    async def run(self, args: Any, context: ToolContext[Any]) -> ToolResult | str:
         kwargs = {name: getattr(args, name) for name in self._params}
         if self._context_param:
             kwargs[self._context_param] = context
+        result: ToolResult | str
         if inspect.iscoroutinefunction(self.function):
-            return await self.function(**kwargs)
-        return await run_in_thread(self.function, **kwargs)
+            result = await self.function(**kwargs)
+        else:
+            result = await run_in_thread(self.function, **kwargs)
+        return result
 
 
 async def run_in_thread(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -477,7 +481,7 @@ def tool(
     description: str | None = None,
     read_only: bool = False,
     default_permission: Permission | None = None,
-    permission_subject: str | Callable[[Any, ToolContext], str | None] | None = None,
+    permission_subject: str | Callable[[Any, ToolContext[Any]], str | None] | None = None,
     path_subject: bool | None = None,
 ) -> Any:
     """Make a :class:`Tool` from a typed function (sync or async).
@@ -579,7 +583,8 @@ def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return [clean(item) for item in node]
         return node
 
-    return clean(schema)
+    cleaned: dict[str, Any] = clean(schema)
+    return cleaned
 
 
 def format_validation_error(tool_name: str, exc: Any) -> str:

@@ -131,6 +131,8 @@ def restrict_workspace_config(
 
     Secrets and endpoints in ``[providers.*]``, ``trusted_workspaces``, and the ``allow`` rules
     and plugin sections (``[mcp.servers.*]`` starts programs) unless ``settings.workspace_trusted``. Each value left out is added to ``settings.ignored``.
+    ``[plugins]`` choices (which plugin gets a shared name) need trust too; ``strict = true``
+    only makes a run safer and always applies.
     """
     result = dict(data)
     ignored = _Ignorer(file, text, settings)
@@ -143,6 +145,12 @@ def restrict_workspace_config(
         ignored.sections(result.pop("sections"))
     if TRUST_KEY in result:
         ignored.trust_list(result.pop(TRUST_KEY) or [])
+    plugins = result.get("plugins") or {}
+    picks = {k: v for k, v in plugins.items() if k != "strict" and v}
+    if picks and not settings.workspace_trusted:  # who provides read_file is the user's call
+        for kind, names in picks.items():
+            ignored.plugin_choices(kind, names)
+        result["plugins"] = {k: v for k, v in plugins.items() if k == "strict"}
     if not settings.workspace_trusted:
         if result.get("prices"):
             ignored.budget(("prices",), ", ".join(result.pop("prices")), REASON_PRICES)
@@ -207,6 +215,13 @@ class _Ignorer:
     def budget(self, loc: tuple[str, ...], value: str, reason: str) -> None:
         why = f"{reason}; {self.settings.how_to_trust()}"
         self._add(loc, value, reason, why)
+
+    def plugin_choices(self, kind: str, names: Mapping[str, str]) -> None:
+        why = f"{REASON_UNTRUSTED_SECTION}; {self.settings.how_to_trust()}"
+        for name in names:
+            self._add(
+                ("plugins", kind, name), f"[plugins.{kind}] {name}", REASON_UNTRUSTED_SECTION, why
+            )
 
     def allow_rules(self, rules: list[str]) -> None:
         why = f"{REASON_UNTRUSTED}; {self.settings.how_to_trust()}"

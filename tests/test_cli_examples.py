@@ -54,5 +54,5 @@ def test_demo_says_what_to_install_when_tools_are_missing(tmp_path, monkeypatch)
     result = invoke("demo", "--dir", str(tmp_path / "d"))
     assert result.exit_code == 2
     assert "the demo needs the tools shell_exec" in result.stderr
-    assert "pip install allos-shell" in result.stderr
+    assert "allos-shell is installed but disabled" in result.stderr  # not "pip install"
     assert not (tmp_path / "d").exists()

@@ -64,19 +64,19 @@ def test_a_plugin_whose_hook_raises_is_marked_failed_and_others_keep_working():
     assert "Traceback" in broken.traceback
 
 
-def test_conflicting_tool_names_keep_the_first_and_name_both():
+def test_conflicting_tool_names_are_left_unresolved_and_name_both():
     class Other:
         @hookimpl
         def allos_tools(self):
             return [tool(lambda text: text, name="echo")]
 
     manager = create_plugin_manager([EchoPlugin(), Other()])
-    assert manager.get_tool("echo") is echo
+    assert "echo" not in manager.tools()
     assert len(manager.conflicts) == 1
     message = manager.conflicts[0]
-    assert "EchoPlugin" in message and "Other" in message and "ALLOS_DISABLE_PLUGINS" in message
+    assert "EchoPlugin" in message and "Other" in message and "[plugins.tools] echo" in message
     statuses = {i.name: i.status for i in manager.plugins()}
-    assert statuses == {"EchoPlugin": "ok", "Other": "conflict"}
+    assert statuses == {"EchoPlugin": "conflict", "Other": "conflict"}
 
 
 def test_permission_answers_combine_deny_over_ask_over_allow():
@@ -176,14 +176,14 @@ def _by_name(manager):
 def test_discovery_records_failures_and_conflicts(installed):
     manager = create_plugin_manager()
     infos = _by_name(manager)
-    assert infos["good_plugin"].status == "ok"
     assert infos["good_plugin"].distribution == "good-plugin"
     assert infos["good_plugin"].version == "1.2.3"
     assert infos["good_plugin"].tools == ["shout"]
     assert infos["bad_plugin"].status == "failed"
     assert infos["bad_plugin"].error == "ImportError: missing thing"
-    assert infos["copycat"].status == "conflict"
+    assert infos["copycat"].status == infos["good_plugin"].status == "conflict"
     assert "later-copycat" in manager.conflicts[0] and "good-plugin" in manager.conflicts[0]
+    assert "shout" not in manager.tools()
     assert "scripted" in manager.providers()  # the built-in provider is an entry point too
 
 
@@ -214,5 +214,5 @@ def test_registering_later_collects_again_without_duplicates():
     manager.tools()
     manager.plugins()
     infos = {i.name: (i.tools, i.status) for i in manager.plugins()}
-    assert infos == {"EchoPlugin": (["echo"], "ok"), "Other": ([], "conflict")}
+    assert infos == {"EchoPlugin": (["echo"], "conflict"), "Other": (["echo"], "conflict")}
     assert len(manager.conflicts) == 1

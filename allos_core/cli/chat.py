@@ -112,7 +112,7 @@ class ChatLoop:
         finally:
             self._save_history()
         session = self.agent.session
-        if session is not None and getattr(session, "path", None) and Path(session.path).exists():
+        if session is not None and session.path is not None and Path(session.path).exists():
             from allos_core.cli.invocation import allos_command
 
             self.renderer.note(

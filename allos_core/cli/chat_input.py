@@ -74,7 +74,7 @@ class ChatInput:
         """One message: continued lines (ending with \\) and \"\"\" blocks are joined."""
         first = self._line(PROMPT)
         if first.strip() == BLOCK:
-            lines = []
+            lines: list[str] = []
             while True:
                 line = self._line(MORE)
                 if line.strip() == BLOCK:

@@ -58,6 +58,7 @@ DEMO_TOOLS = {"read_file": "allos-fs", "edit_file": "allos-fs", "shell_exec": "a
 def check_demo_plugins(provider: str = "scripted") -> None:
     """Fail early, before anything is copied, when the provider or a tool is missing."""
     from allos_core.errors import UnknownToolError
+    from allos_core.plugin_names import missing_name_hint
     from allos_core.plugins import create_plugin_manager
 
     manager = create_plugin_manager()
@@ -65,10 +66,11 @@ def check_demo_plugins(provider: str = "scripted") -> None:
     installed = manager.tools()
     missing = [name for name in DEMO_TOOLS if name not in installed]
     if missing:
-        plugins = " ".join(sorted({DEMO_TOOLS[name] for name in missing}))
+        # the truth for each: not installed (pip install), disabled, failed or in a conflict
+        hints = dict.fromkeys(missing_name_hint("tool", name, manager.infos) for name in missing)
         raise UnknownToolError(
-            f"the demo needs the tools {', '.join(missing)}, which are not installed",
-            hint=f"pip install {plugins}",
+            f"the demo needs the tools {', '.join(missing)}, which are not available",
+            hint="; ".join(hints),
         )
 
 

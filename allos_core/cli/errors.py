@@ -1,7 +1,8 @@
 """Exit codes and the one place that turns exceptions into clear messages.
 
 Exit codes: 0 answered; 1 error; 2 usage error (bad option, unknown provider or tool, invalid
-configuration); 3 iteration, usage or cost limit reached; 130 interrupted.
+configuration, a plugin name conflict, a failed plugin under strict loading); 3 iteration, usage or
+cost limit reached; 130 interrupted.
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -42,47 +41,31 @@ def plugins() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON with stable keys, for scripts.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the traceback of failed plugins.")
 def plugins_list(as_json: bool, verbose: bool) -> None:
-    """List plugins: distribution, version, group, what each registers, status."""
+    """List plugins: distribution and version, group, the hooks each implements, status."""
     manager = _manager()
     infos = manager.plugins()
     if as_json:
+        import json
+
         data = {"plugins": [i.to_dict() for i in infos], "conflicts": manager.conflicts}
         click.echo(json.dumps(data, indent=2))
         return
-    # Text objects, not markup strings: no markup parsing (and no rich.markup import) on this path
-    from rich.table import Table
-    from rich.text import Text
+    from allos_core.cli.plugin_table import printable, table_lines, terminal_width, wants_colour
 
-    table = Table(title="Allos plugins", title_justify="left")
-    for column in ("plugin", "distribution", "version", "group", "registers", "status"):
-        table.add_column(column, overflow="fold")
-    colours = {"ok": "green", "failed": "red", "conflict": "yellow", "disabled": "dim"}
-    for info in infos:
-        registers = ", ".join(
-            [f"provider {p}" for p in info.providers]
-            + [f"tool {t}" for t in info.tools]
-            + [f"command {c}" for c in info.commands]
-        )
-        status = Text(info.status, style=colours.get(info.status, "white"))
-        if info.error:
-            status.append("\n" + info.error, style="dim")
-        table.add_row(
-            Text(info.name),
-            Text(info.distribution or "-"),
-            Text(info.version or "-"),
-            Text(info.group),
-            Text(registers or "-"),
-            status,
-        )
-    console = out_console()
-    console.print(table)
-    for conflict in manager.conflicts:
-        console.print(Text.assemble(("conflict: ", "yellow"), conflict))
+    colour = wants_colour()
+    for line in table_lines(infos, terminal_width(), colour=colour):
+        click.echo(line, color=colour)
+    notes = [f"{i.name} {i.status}: {i.error}" for i in infos if i.error and i.status != "conflict"]
+    notes += [f"conflict: {conflict}" for conflict in manager.conflicts]
+    if notes:
+        click.echo("")
+    for note in notes:
+        click.echo(printable(note))
     if verbose:
         for info in infos:
             if info.traceback:
-                console.print(Text.assemble("\n", (info.name, "bold"), " traceback:"))
-                console.print(Text(info.traceback), end="")
+                click.echo(f"\n{printable(info.name)} traceback:")
+                click.echo(printable(info.traceback), nl=False)
 
 
 @click.group()
@@ -112,6 +95,8 @@ def providers_list(as_json: bool) -> None:
             }
         )
     if as_json:
+        import json
+
         click.echo(json.dumps({"providers": rows}, indent=2))
         _print_conflicts(manager)
         return
@@ -159,6 +144,8 @@ def tools_list(as_json: bool) -> None:
             }
         )
     if as_json:
+        import json
+
         click.echo(json.dumps({"tools": rows}, indent=2))
         _print_conflicts(manager)
         return

@@ -47,7 +47,7 @@ def sessions_list(as_json: bool) -> None:
         model = "/".join(x for x in (summary.provider, summary.model) if x) or "-"
         title = escape(_one_line(summary.title or "", 60))
         if getattr(summary, "error", None):
-            title = f"[red]{escape(summary.error)}[/]"
+            title = f"[red]{escape(str(summary.error))}[/]"
         table.add_row(
             escape(summary.name),
             _when(summary.updated_at),

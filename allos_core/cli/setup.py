@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_core.cli.options import AgentOptions
     from allos_core.config import Settings
     from allos_core.plugins import PluginManager
+    from allos_core.tools import Tool
 
 #: auto-choice order of the first-party providers
 PREFERRED_PROVIDERS = ("openai", "anthropic", "ollama")
@@ -53,7 +54,7 @@ def choose_provider(
             manager.get_provider_class(name)  # raises UnknownProviderError with a hint
         reason = settings.source("provider")
     else:
-        name, reason = _first_configured(classes, settings)
+        name, reason = _first_configured(classes, settings, manager.infos)
     options = settings.provider_options(name)
     if base_url:
         options["base_url"] = base_url
@@ -68,7 +69,9 @@ def _auto_order(classes: dict[str, Any]) -> list[str]:
     return first + rest
 
 
-def _first_configured(classes: dict[str, Any], settings: Settings) -> tuple[str, str]:
+def _first_configured(
+    classes: dict[str, Any], settings: Settings, infos: list[Any] | None = None
+) -> tuple[str, str]:
     details = []
     for name in _auto_order(classes):
         options = settings.provider_options(name)
@@ -80,11 +83,15 @@ def _first_configured(classes: dict[str, Any], settings: Settings) -> tuple[str,
         if status.configured:
             return name, f"auto: {status.detail}"
         details.append(f"{name}: {status.detail}")
-    raise NoProviderError("no model provider is configured", hint=no_provider_hint(classes))
+    raise NoProviderError("no model provider is configured", hint=no_provider_hint(classes, infos))
 
 
-def no_provider_hint(classes: dict[str, Any]) -> str:
-    """How to configure each installed provider, and how to try the offline demo."""
+def no_provider_hint(classes: dict[str, Any], infos: list[Any] | None = None) -> str:
+    """How to configure each installed provider, and how to try the offline demo.
+
+    ``infos`` (the plugin manager's) tell an installed-but-disabled or broken provider plugin
+    from one that is not installed: only the latter gets a ``pip install`` hint.
+    """
     ways = []
     if "openai" in classes:
         ways.append("set OPENAI_API_KEY (openai)")
@@ -97,13 +104,27 @@ def no_provider_hint(classes: dict[str, Any]) -> str:
             env = getattr(classes[name], "api_key_env", None)
             ways.append(f"set {env} ({name})" if env else f"pass -p {name}")
     if not classes or set(classes) <= NOT_AUTO:
-        ways.append(
-            "install a provider plugin: pip install allos-openai (or allos-anthropic, allos-ollama)"
-        )
+        ways.extend(_provider_plugin_ways(infos or []))
     return "; ".join(ways) + ", then run again (or pick a provider with -p NAME).\n" + DEMO_HINT
 
 
-def check_tools(manager: PluginManager, names: tuple[str, ...]) -> list[str] | None:
+def _provider_plugin_ways(infos: list[Any]) -> list[str]:
+    present = {info.distribution: info for info in infos if info.distribution}
+    ways, missing = [], []
+    for name in PREFERRED_PROVIDERS:
+        dist = f"allos-{name}"
+        info = present.get(dist)
+        if info is None:
+            missing.append(dist)
+        elif info.status in ("disabled", "failed"):
+            ways.append(f"{dist} is installed but {info.status} ({info.error})")
+    if missing:
+        others = f" (or {', '.join(missing[1:])})" if missing[1:] else ""
+        ways.append(f"install a provider plugin: pip install {missing[0]}{others}")
+    return ways
+
+
+def check_tools(manager: PluginManager, names: tuple[str, ...]) -> list[Tool | str] | None:
     """The ``-t`` names checked against the installed tools (None: every tool)."""
     if not names:
         return None
@@ -158,6 +179,9 @@ def build_agent(
 
     settings = settings or load_cli_settings(options)
     manager = manager or create_plugin_manager()
+    from allos_core.cli.plugin_report import prepare_plugins
+
+    prepare_plugins(manager, settings, verbose=options.verbose)
     choice = choose_provider(manager, settings, options.base_url)
     tools = check_tools(manager, options.tools)
     if session is None and options.session:
@@ -196,6 +220,7 @@ def provider_for_switch(
 ) -> tuple[str, str | None, dict[str, Any]]:
     """Name, model and options for switching to provider ``name`` mid-chat."""
     if name not in manager.providers():
+        manager.get_provider_class(name)  # a conflict, or unknown with a hint that tells the truth
         raise UnknownProviderError(
             f"unknown provider {name!r} (installed: {', '.join(sorted(manager.providers()))})",
             hint="see `allos providers list`",

@@ -11,7 +11,8 @@ from allos_core import ToolContext, tool
 def word_count(
     path: str,
     unit: Literal["lines", "words", "chars", "all"] = "all",
-    context: ToolContext = None,
+    *,
+    context: ToolContext,
 ) -> str:
     """Count the lines, words and characters of a text file in the workspace.
 

@@ -62,7 +62,7 @@ def translate_error(
     exc: BaseException,
     *,
     model: str,
-    base_url: str,
+    base_url: str | None,
     timeout: float,
     secret: str | None = None,
 ) -> BaseException:

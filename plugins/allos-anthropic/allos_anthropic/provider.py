@@ -76,7 +76,7 @@ class AnthropicProvider(Provider):
         self._client: Any = None
 
     # -- configuration --------------------------------------------------------------------------
-    def _credentials(self) -> dict[str, str]:
+    def _credentials(self) -> dict[str, Any]:
         key = self.api_key or os.environ.get(API_KEY_ENV)
         if key:
             return {"api_key": key}

@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 
 @hookimpl
-def allos_tools():  # type: ignore[no-untyped-def]
+def allos_tools():  # type: ignore[no-untyped-def,unused-ignore]
     """The six file tools."""
     from allos_fs.tools import all_tools
 

@@ -100,7 +100,7 @@ def _render(handle: IO[bytes], rel: str, start: int, end: int | None) -> ToolRes
     return ToolResult("\n".join(out), metadata=metadata)
 
 
-def _iter_lines(handle: IO[bytes]):  # type: ignore[no-untyped-def]
+def _iter_lines(handle: IO[bytes]):  # type: ignore[no-untyped-def,unused-ignore]
     """Yield ``(line_bytes, extra)`` where ``extra`` > 0 means the line was longer and cut."""
     while True:
         chunk = handle.readline(_MAX_LINE_BYTES)

@@ -271,7 +271,7 @@ def _prefilter(pattern: str, flags: int) -> re.Pattern[str] | None:
         return None
 
 
-def _file_filter(pattern: str, start: Path, context: ToolContext):  # type: ignore[no-untyped-def]
+def _file_filter(pattern: str, start: Path, context: ToolContext):  # type: ignore[no-untyped-def,unused-ignore]
     normalized = normalize_glob(pattern.strip())
     regex = compile_glob(normalized)
     if "/" not in normalized:

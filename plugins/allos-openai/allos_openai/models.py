@@ -9,9 +9,7 @@ as OpenRouter (``openai/gpt-4o``) are looked up without the ``openai/`` prefix.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import tempfile
 from typing import TYPE_CHECKING, Any
 
 from allos_core.providers import ToolSchema, estimate_tokens
@@ -107,9 +105,13 @@ def _encoding_cached(name: str) -> bool:
     elif "DATA_GYM_CACHE_DIR" in os.environ:
         cache_dir = os.environ["DATA_GYM_CACHE_DIR"]
     else:
+        import tempfile  # imported on use: loading the plugin must stay cheap
+
         cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
     if not cache_dir:  # caching disabled: tiktoken would download every time
         return False
+    import hashlib
+
     return os.path.exists(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest()))
 
 

@@ -13,7 +13,7 @@ def is_openai_host(url: str) -> bool:
     return host == "openai.com" or host.endswith(".openai.com")
 
 
-def display_url(url: str) -> str:
+def display_url(url: str | None) -> str:
     """``url`` without user info, query or fragment: safe to print."""
     try:
         parts = urlsplit(str(url))

@@ -273,6 +273,7 @@ class _Walker:
         """A redirection as written, without a here-document's body."""
         output = getattr(node, "output", None)
         if getattr(node, "heredoc", None) is not None and hasattr(output, "pos"):
+            assert output is not None
             return self.source[node.pos[0] : output.pos[1]]
         return self.text(node)
 

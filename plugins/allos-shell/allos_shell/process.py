@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from allos_shell.limits import DEFAULT_OUTPUT_LIMIT
 
@@ -187,7 +188,9 @@ async def _pump(stream: asyncio.StreamReader | None, sink: CappedOutput) -> None
         sink.feed(chunk)
 
 
-async def _finish(process: asyncio.subprocess.Process, readers: list[asyncio.Future]) -> None:
+async def _finish(
+    process: asyncio.subprocess.Process, readers: Sequence[asyncio.Future[Any]]
+) -> None:
     """Reap the process, stop the readers and close the pipes, so nothing outlives the call."""
     for reader in readers:
         if not reader.done():
