@@ -120,10 +120,10 @@ def test_plugin_supplied_text_cannot_drive_the_terminal(tmp_path, monkeypatch):
 
 
 def test_the_demo_says_a_disabled_tool_plugin_is_disabled(monkeypatch):
-    from allos_core.cli.demo import check_demo_tools
+    from allos_core.cli.demo import check_demo_plugins
 
     monkeypatch.setenv("ALLOS_DISABLE_PLUGINS", "fs")
     with pytest.raises(UnknownToolError) as err:
-        check_demo_tools()
+        check_demo_plugins()
     assert "allos-fs is installed but disabled" in err.value.hint
     assert "pip install" not in err.value.hint
