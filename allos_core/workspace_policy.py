@@ -42,6 +42,7 @@ WORKSPACE_SAFE_OPTIONS = frozenset({"model", "timeout", "max_retries", "temperat
 PROVIDER_ENV: dict[str, tuple[str | None, str | None]] = {
     "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
     "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
+    "google": ("GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"),
     "ollama": (None, "OLLAMA_HOST"),
 }
 

@@ -65,7 +65,7 @@ _POSITIVE = click.IntRange(min=1)
 def agent_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Add the shared agent options to a click command."""
     decorators = [
-        click.option("-p", "--provider", metavar="NAME", help="Model provider (openai, anthropic, ollama, ...)."),
+        click.option("-p", "--provider", metavar="NAME", help="Model provider (openai, anthropic, google, ollama, ...)."),
         click.option("-m", "--model", metavar="MODEL", help="Model name (default: the provider's)."),
         click.option("--base-url", metavar="URL", help="Send requests to this server (OpenAI-compatible, Ollama host, ...)."),
         click.option("-t", "--tool", "tools", multiple=True, metavar="NAME", help="Offer only this tool (repeatable; default: every installed tool)."),

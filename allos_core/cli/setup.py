@@ -2,7 +2,7 @@
 
 Provider choice: ``-p``, else the environment (``ALLOS_PROVIDER``) and config files, else the
 first configured provider (a key in the environment, a reachable Ollama), in the order openai,
-anthropic, ollama, then any other installed provider. ``scripted`` is never chosen on its own.
+anthropic, google, ollama, then any other installed provider. ``scripted`` is never chosen on its own.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_core.plugins import PluginManager
 
 #: auto-choice order of the first-party providers
-PREFERRED_PROVIDERS = ("openai", "anthropic", "ollama")
+PREFERRED_PROVIDERS = ("openai", "anthropic", "google", "ollama")
 #: providers never chosen automatically
 NOT_AUTO = frozenset({"scripted"})
 
@@ -90,6 +90,8 @@ def no_provider_hint(classes: dict[str, Any]) -> str:
         ways.append("set OPENAI_API_KEY (openai)")
     if "anthropic" in classes:
         ways.append("set ANTHROPIC_API_KEY (anthropic)")
+    if "google" in classes:
+        ways.append("set GEMINI_API_KEY (google)")
     if "ollama" in classes:
         ways.append("start a local Ollama with `ollama serve` (ollama)")
     for name in _auto_order(classes):
@@ -98,7 +100,7 @@ def no_provider_hint(classes: dict[str, Any]) -> str:
             ways.append(f"set {env} ({name})" if env else f"pass -p {name}")
     if not classes or set(classes) <= NOT_AUTO:
         ways.append(
-            "install a provider plugin: pip install allos-openai (or allos-anthropic, allos-ollama)"
+            "install a provider plugin: pip install allos-openai (or allos-anthropic, allos-google, allos-ollama)"
         )
     return "; ".join(ways) + ", then run again (or pick a provider with -p NAME).\n" + DEMO_HINT
 
