@@ -492,6 +492,7 @@ def _validate_tools(tools: Any) -> None:
                     raise _bad(f'Invalid JSON payload received. Unknown name "{key}" at {where}')
             parameters = declaration.get("parameters")
             if parameters is not None:
+                parameters = _proto_json(parameters)
                 _validate_schema(parameters, f"{where}.parameters")
                 if _type(parameters) == "OBJECT" and not parameters.get("properties"):
                     raise _bad(
@@ -504,9 +505,15 @@ def _type(schema: dict[str, Any]) -> str:
     return str(schema.get("type", "")).upper()
 
 
+def _proto_json(value: dict[str, Any]) -> dict[str, Any]:
+    """Keys in lowerCamelCase: proto JSON accepts a field's original snake_case name too."""
+    return {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), k): v for k, v in value.items()}
+
+
 def _validate_schema(schema: Any, where: str) -> None:
     if not isinstance(schema, dict):
         raise _bad(f"{where}: must be a Schema object")
+    schema = _proto_json(schema)
     for key in schema:
         if key not in SCHEMA_KEYS:
             raise _bad(

@@ -15,7 +15,10 @@ READ_FILE = ToolSchema(
     "Read a file.",
     {
         "type": "object",
-        "properties": {"path": {"type": "string"}},
+        "properties": {
+            "path": {"type": "string"},
+            "limit": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]},
+        },
         "required": ["path"],
         "additionalProperties": False,
     },
