@@ -32,6 +32,15 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.lazy_commands = dict(lazy_commands or {})
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from allos_core.cli.aliases import expand_aliases
+
+        def is_plugin_command(name: str) -> bool:
+            return plugin_command(name) is not None
+
+        commands = [*super().list_commands(ctx), *self.lazy_commands]
+        return super().parse_args(ctx, expand_aliases(args, commands, is_plugin_command))
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
 
@@ -84,6 +93,9 @@ def cli() -> None:
 
     Run a task with `allos run "TASK"`, chat with `allos chat`; see what is installed with
     `allos plugins list` (which also lists commands that plugins add).
+
+    Short forms: `allos "TASK"` is `allos run "TASK"`, `allos -i` (--interactive) is
+    `allos chat`, and `--auto-approve` is `--yes`.
     """
 
 
