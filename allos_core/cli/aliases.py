@@ -4,24 +4,21 @@ Like ``llm "prompt"`` (which is ``llm prompt``), a first word that is not a comm
 ``allos run``; ``-i`` / ``--interactive`` is ``allos chat``. Options may come before or after the
 task (``allos "fix the tests" -p openai``, ``allos -p openai "fix the tests"``). The commands
 keep their names and win: ``allos run ...``, ``allos chat``, ``allos --help`` and plugin
-commands work as before. A single word that is only a typo away from a command is left to the
-usual "No such command" error rather than sent to a model.
+commands work as before. A single lower-case word (``allos sesions``, ``allos nope``) reads as a
+command name, not a task: an unknown one gets the usual "No such command" error instead of
+being sent to a model (``allos run refactor`` gives a one-word task).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 #: the options of the ``allos`` group itself (everything else belongs to a command)
 GROUP_OPTIONS = frozenset({"-h", "--help", "--version"})
 INTERACTIVE = frozenset({"-i", "--interactive"})
 
 
-def expand_aliases(
-    args: list[str],
-    commands: Iterable[str],
-    is_plugin_command: Callable[[str], bool] = lambda name: False,
-) -> list[str]:
+def expand_aliases(args: list[str], commands: Iterable[str]) -> list[str]:
     """``args`` with the short forms spelled out (``run ...`` / ``chat ...``), else unchanged."""
     if not args:
         return args
@@ -34,8 +31,8 @@ def expand_aliases(
         return ["chat", *[a for a in args if a not in INTERACTIVE]]
     if first.startswith("-") and first != "-":
         return ["run", *args]  # `allos -p openai "task"`: the options of run, then the task
-    if _looks_like_command(first) and (is_plugin_command(first) or _near(first, names)):
-        return args
+    if _looks_like_command(first):
+        return args  # a command name (a plugin's, or a typo the group reports)
     return ["run", *args]
 
 
@@ -46,9 +43,3 @@ def _leading_options(args: list[str]) -> list[str]:
 
 def _looks_like_command(word: str) -> bool:
     return word.replace("-", "").replace("_", "").isalnum() and word.islower()
-
-
-def _near(word: str, names: set[str]) -> bool:
-    import difflib
-
-    return bool(difflib.get_close_matches(word, names, n=1, cutoff=0.75))

@@ -35,11 +35,8 @@ class LazyGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         from allos_core.cli.aliases import expand_aliases
 
-        def is_plugin_command(name: str) -> bool:
-            return plugin_command(name) is not None
-
         commands = [*super().list_commands(ctx), *self.lazy_commands]
-        return super().parse_args(ctx, expand_aliases(args, commands, is_plugin_command))
+        return super().parse_args(ctx, expand_aliases(args, commands))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
