@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from allos_core import events as ev
+from allos_core.agent_config import AgentConfig, accepts_config
 from allos_core.context import (
     DEFAULT_MAX_TOOL_OUTPUT_CHARS,
     INTERRUPTED_RESULT,
@@ -156,7 +157,8 @@ class Agent:
     """A coding agent: a provider, tools, permissions, a conversation and maybe a session.
 
     ``provider`` is a :class:`~allos_core.providers.Provider` or a provider name resolved
-    through the plugin manager (built with ``model`` and ``provider_options``). ``tools=None``
+    through the plugin manager (built with ``model`` and ``provider_options``), or an
+    :class:`~allos_core.agent_config.AgentConfig` holding all of these arguments. ``tools=None``
     uses every installed tool; names are looked up. ``system_prompt=None`` uses the default
     coding-agent prompt plus ``ALLOS.md`` / ``AGENTS.md`` from the workspace. ``permissions``
     are the user's rules, ``yes`` approves every ``ask`` (a ``deny`` still wins), and ``ask``
@@ -168,9 +170,10 @@ class Agent:
     running event loop; use :meth:`arun` or :meth:`iter_events` there.
     """
 
+    @accepts_config
     def __init__(
         self,
-        provider: Provider | str,
+        provider: Provider | str | AgentConfig,
         model: str | None = None,
         *,
         tools: list[Tool | str] | None = None,
