@@ -120,7 +120,8 @@ def load_cli_settings(options: AgentOptions) -> Settings:
     """The merged settings for these options (files, environment, flags).
 
     What the workspace's ``allos.toml`` may not set (secrets, endpoints, and its allow rules
-    unless the workspace is trusted) is left out with one line on stderr each.
+    unless the workspace is trusted) is left out with one line on stderr each. Provider keys
+    may also come from ``.env`` files (:mod:`allos_core.dotenv_keys`).
     """
     from allos_core.cli.ui import print_warning
     from allos_core.config import load_settings
@@ -130,6 +131,9 @@ def load_cli_settings(options: AgentOptions) -> Settings:
         flags=options.flags(),
         trust_workspace=options.trust_workspace,
     )
+    from allos_core.dotenv_keys import apply_dotenv
+
+    apply_dotenv(settings)  # provider keys from .env files (a workspace's only when trusted)
     for level, message in settings.warnings():
         print_warning(level, message)
     return settings
