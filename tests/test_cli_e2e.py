@@ -304,6 +304,7 @@ def test_demo_setup_only_copies_and_prints_the_commands(tmp_path):
     assert "ordered[middle] + ordered[middle + 1]" in stats  # still broken: nothing ran
     assert f"allos run -p openai --workspace {target / 'textstats'}" in result.stderr
     assert "allos run -p ollama -m qwen3 --workspace" in result.stderr
+    assert "allos run -p google --workspace" in result.stderr  # needs GEMINI_API_KEY
     again = run_allos("demo", "--dir", str(target), env=env)
     assert again.returncode == 2
     assert "not empty" in again.stderr
