@@ -100,6 +100,7 @@ class GoogleProvider(Provider):
         self.memory = CallMemory()
         self._client: Any = None
         self._window: int | None = None
+        self._window_asked = False
 
     def __repr__(self) -> str:  # never shows the key
         where = "vertexai" if self.vertexai else "gemini-api"
@@ -283,8 +284,9 @@ class GoogleProvider(Provider):
     async def context_window(self) -> int | None:
         """The model's input token limit: Allos's table, else the API's model information."""
         known = models.context_window(self.model)
-        if known is not None or self._window is not None:
+        if known is not None or self._window_asked:
             return known or self._window
+        self._window_asked = True  # once per provider, answered or not
         try:
             info = await self.client.models.get(model=self.model)
         except Exception:
