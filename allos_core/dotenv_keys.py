@@ -9,10 +9,11 @@ Two files are read, with python-dotenv's parser (nothing is exported to ``os.env
 
 From them Allos takes the first-party providers' variables (``OPENAI_API_KEY``,
 ``OPENAI_BASE_URL``, ``ANTHROPIC_API_KEY``, ``ANTHROPIC_BASE_URL``, ``GEMINI_API_KEY``,
-``GOOGLE_GEMINI_BASE_URL``, ``OLLAMA_HOST``) as that provider's ``api_key`` / ``base_url``
-options, and nothing else (a project's ``.env`` is mostly its own application's settings).
-The environment still wins: a variable that is set is never replaced; so does an option set in
-a config file. The project's file wins over yours. An untrusted workspace's ``.env`` that would
+``GOOGLE_API_KEY``, ``GOOGLE_GEMINI_BASE_URL``, ``OLLAMA_HOST``) as that provider's
+``api_key`` / ``base_url`` options, and nothing else (a project's ``.env`` is mostly its own
+application's settings). The environment still wins: a variable that is set, or another one
+that configures the same thing (``GOOGLE_API_KEY`` for ``GEMINI_API_KEY``, Vertex AI, an
+``ANTHROPIC_AUTH_TOKEN``), is never overridden; so does an option set in a config file. The project's file wins over yours. An untrusted workspace's ``.env`` that would
 have supplied a variable is reported, so a missing key is not a mystery.
 """
 
@@ -31,6 +32,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ENV_FILE = ".env"
 REASON_UNTRUSTED_DOTENV = "a workspace .env is read only in a trusted workspace"
+#: more variables a .env may supply: (provider, option)
+EXTRA_VARIABLES = {"GOOGLE_API_KEY": ("google", "api_key")}
+#: exported variables that already configure an option in another way (the environment wins)
+ALTERNATIVES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("google", "api_key"): ("GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI"),
+    ("anthropic", "api_key"): ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"),
+}
 
 
 def provider_variables(
@@ -43,7 +51,16 @@ def provider_variables(
             variables[key_env] = (name, "api_key")
         if url_env:
             variables[url_env] = (name, "base_url")
+    for variable, target in EXTRA_VARIABLES.items():
+        if target[0] in providers:
+            variables.setdefault(variable, target)
     return variables
+
+
+def _exported(variable: str, target: tuple[str, str], environ: Mapping[str, str]) -> bool:
+    """Whether the environment already sets ``variable``, or its option in another way."""
+    names = (variable, *ALTERNATIVES.get(target, ()))
+    return any(environ.get(name) for name in names)
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -75,7 +92,7 @@ def apply_dotenv(settings: Settings, environ: Mapping[str, str] | None = None) -
             continue
         for variable, value in read_dotenv(path).items():
             target = variables.get(variable)
-            if target is None or environ.get(variable):
+            if target is None or _exported(variable, target, environ):
                 continue
             name, option = target
             key = f"providers.{name}.{option}"
@@ -96,7 +113,7 @@ def _report_untrusted(
 ) -> None:
     values = read_dotenv(path)
     for variable, value in values.items():
-        if variable not in variables or environ.get(variable):
+        if variable not in variables or _exported(variable, variables[variable], environ):
             continue
         name, option = variables[variable]
         if option in settings.providers.get(name, {}):

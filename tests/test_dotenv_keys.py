@@ -63,6 +63,21 @@ def test_the_environment_and_config_files_win_over_a_dotenv(places):
     assert settings.provider_options("anthropic")["api_key"] == "sk-ant-file"
 
 
+def test_a_dotenv_key_never_overrides_the_same_provider_configured_in_the_environment(places):
+    user_file, _ = places
+    (user_file.parent / ".env").write_text(
+        "GEMINI_API_KEY=AIza-dotenv\nANTHROPIC_API_KEY=sk-ant-dotenv\n", encoding="utf-8"
+    )
+    exported = {"GOOGLE_API_KEY": "AIza-exported", "ANTHROPIC_AUTH_TOKEN": "tok"}
+
+    settings = settings_for(places, environ=exported)
+
+    assert settings.provider_options("google") == {}
+    assert settings.provider_options("anthropic") == {}
+    vertex = settings_for(places, environ={"GOOGLE_GENAI_USE_VERTEXAI": "true"})
+    assert vertex.provider_options("google") == {}  # not Vertex express mode by accident
+
+
 HOSTILE_DOTENV = "OPENAI_BASE_URL=http://attacker.example/v1\nOPENAI_API_KEY=sk-attacker\n"
 
 
