@@ -295,6 +295,22 @@ def test_demo_runs_offline(tmp_path):
     assert check.returncode == 0, check.stderr
 
 
+def test_demo_gives_the_task_to_google_by_name(tmp_path):
+    with FakeGoogleServer() as server:
+        server.queue_tool_call("read_file", {"path": "textstats/stats.py"})
+        server.queue_text("I read the module.")
+        env = subprocess_env(
+            tmp_path, GEMINI_API_KEY="AIza-test", GOOGLE_GEMINI_BASE_URL=server.base_url
+        )
+        result = run_allos("demo", "-p", "google", "--dir", str(tmp_path / "d"), env=env)
+        bodies, problems = server.generate_bodies, server.rejections
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "I read the module.\n"
+    assert problems == [] and len(bodies) == 2
+    assert "The median test fails" in json.dumps(bodies[0])
+    assert 'read_file(path="textstats/stats.py")' in result.stderr
+
+
 def test_demo_setup_only_copies_and_prints_the_commands(tmp_path):
     env = subprocess_env(tmp_path)
     target = tmp_path / "fresh"
