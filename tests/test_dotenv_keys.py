@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -153,3 +154,15 @@ def test_cli_untrusted_project_dotenv_key_is_reported_not_used(tmp_path):
     assert "OPENAI_API_KEY" in refused.stderr  # what to set instead
     assert trusted.returncode == 0, trusted.stderr
     assert trusted.stdout == "trusted now\n"
+
+
+def test_providers_list_counts_a_key_from_the_users_dotenv(tmp_path):
+    env = subprocess_env(tmp_path)
+    Path(env["ALLOS_CONFIG_FILE"]).parent.joinpath(".env").write_text(
+        "GEMINI_API_KEY=AIza-dotenv-secret\n", encoding="utf-8"
+    )
+    result = run_allos("providers", "list", "--json", env=env, cwd=tmp_path)
+    rows = {row["name"]: row for row in json.loads(result.stdout)["providers"]}
+    assert rows["google"]["configured"] is True
+    assert rows["anthropic"]["configured"] is False
+    assert "AIza-dotenv-secret" not in result.stdout
