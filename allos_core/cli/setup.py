@@ -2,7 +2,8 @@
 
 Provider choice: ``-p``, else the environment (``ALLOS_PROVIDER``) and config files, else the
 first configured provider (a key in the environment, a reachable Ollama), in the order openai,
-anthropic, google, ollama, then any other installed provider. ``scripted`` is never chosen on its own.
+anthropic, google, ollama, then any other installed provider. ``scripted`` is never chosen on
+its own.
 """
 
 from __future__ import annotations
