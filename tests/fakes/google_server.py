@@ -35,8 +35,9 @@ is a :class:`~fakes.base.Reply` (sent as it is) or a *spec*:
 For a model of the Gemini 3 family (``signing``, by default names starting with ``gemini-3``)
 the server signs the first call of each answer with a ``thoughtSignature``, as the real API does.
 
-**Validation** (in :mod:`fakes.google_rules`; each failure is a 400 ``INVALID_ARGUMENT``, or 403 / 404, consumes no queued
-reply and is kept in :attr:`rejections`): the ``x-goog-api-key`` header (or ``key`` query);
+**Validation** (rules in :mod:`fakes.google_rules`; each failure is a 400 ``INVALID_ARGUMENT``,
+or 403 / 404, consumes no queued reply and is kept in :attr:`rejections`): the
+``x-goog-api-key`` header (or ``key`` query); a wrong key is Google's 400 ``API key not valid``;
 ``contents`` non-empty; roles only ``user`` / ``model``, the first ``user``, alternating; parts
 non-empty, each with exactly one data field, no empty text; ``functionCall`` only from the model,
 ``functionResponse`` only from the user; a model turn with calls answered by the next user turn
