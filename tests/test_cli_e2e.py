@@ -331,9 +331,14 @@ def test_version_lists_core_and_plugins(tmp_path):
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names[0] == "allos-core"
-    assert {"allos-openai", "allos-anthropic", "allos-ollama", "allos-fs", "allos-shell"} <= set(
-        names
-    )
+    assert {
+        "allos-openai",
+        "allos-anthropic",
+        "allos-ollama",
+        "allos-google",
+        "allos-fs",
+        "allos-shell",
+    } <= set(names)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
