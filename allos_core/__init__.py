@@ -35,6 +35,7 @@ _EXPORTS = {
     "PermissionDecision": "allos_core.permissions",
     "PermissionRules": "allos_core.permissions",
     "Agent": "allos_core.agent",
+    "AgentConfig": "allos_core.agent_config",
     "RunResult": "allos_core.agent",
     "Session": "allos_core.sessions",
     "AllosError": "allos_core.errors",
@@ -44,6 +45,7 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
     from allos_core.agent import Agent, RunResult
+    from allos_core.agent_config import AgentConfig
     from allos_core.errors import AllosError
     from allos_core.hookspecs import hookimpl, hookspec
     from allos_core.messages import Message, TextPart, ToolCallPart, ToolResultPart, Usage

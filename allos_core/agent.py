@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from allos_core import events as ev
+from allos_core.agent_config import AgentConfig, accepts_config
 from allos_core.context import (
     DEFAULT_MAX_TOOL_OUTPUT_CHARS,
     INTERRUPTED_RESULT,
@@ -169,7 +170,8 @@ class Agent:
     """A coding agent: a provider, tools, permissions, a conversation and maybe a session.
 
     ``provider`` is a :class:`~allos_core.providers.Provider` or a provider name resolved
-    through the plugin manager (built with ``model`` and ``provider_options``). ``tools=None``
+    through the plugin manager (built with ``model`` and ``provider_options``), or an
+    :class:`~allos_core.agent_config.AgentConfig` holding all of these arguments. ``tools=None``
     uses every installed tool; names are looked up. ``system_prompt=None`` uses the default
     coding-agent prompt plus ``ALLOS.md`` / ``AGENTS.md`` from the workspace. ``permissions``
     are the user's rules, ``yes`` approves every ``ask`` (a ``deny`` still wins), and ``ask``
@@ -189,9 +191,10 @@ class Agent:
     running event loop; use :meth:`arun` or :meth:`iter_events` there.
     """
 
+    @accepts_config
     def __init__(
         self,
-        provider: Provider | str,
+        provider: Provider | str | AgentConfig,
         model: str | None = None,
         *,
         tools: list[Tool | str] | None = None,
@@ -222,6 +225,7 @@ class Agent:
         if plugin_manager is not None or strict_from_env():
             self.plugin_manager.check_ready()  # strict: a failed plugin refuses the agent
         self.workspace = Path(workspace if workspace is not None else Path.cwd()).resolve()
+        assert not isinstance(provider, AgentConfig)  # expanded by @accepts_config
         self.provider: Provider = self._resolve_provider(provider, model, provider_options)
         self._tools = self._resolve_tools(tools)
         self._schemas: list[ToolSchema] | None = None

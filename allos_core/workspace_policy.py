@@ -4,7 +4,8 @@ The workspace file comes with whatever project was cloned, so it has less power 
 file:
 
 - it may not set secrets or endpoints: provider options named like a key, token, secret,
-  password, credential or header, and ``base_url`` / ``host`` style options are ignored (a
+  password, credential or header, and ``base_url`` / ``host`` style options (and a cloud
+  ``project`` / ``location`` / ``vertexai`` backend) are ignored (a
   ``base_url`` there would send the user's ``OPENAI_API_KEY`` to a server of the project's choice);
 - its ``allow`` rules apply only when the workspace is trusted: listed (or inside a folder listed)
   in ``trusted_workspaces`` of the user file, or ``trust_workspace=True`` (``--trust-workspace``).
@@ -34,9 +35,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: provider options a workspace file may not set: credentials, and headers that could carry one
 _CREDENTIAL = re.compile(r"key|token(?!s)|secret|passw|credential|auth|cookie|header", re.I)
-#: provider options a workspace file may not set: where requests (and the key) are sent
+#: provider options a workspace file may not set: where requests (and the key) are sent; a
+#: cloud project / location / backend (Vertex AI) decides whose account receives them
 _ENDPOINT = re.compile(
-    r"url|uri|host|endpoint|proxy|server|address|domain|socket|(?:^|_)base(?:$|_)", re.I
+    r"url|uri|host|endpoint|proxy|server|address|domain|socket|(?:^|_)base(?:$|_)"
+    r"|project|location|region|vertex",
+    re.I,
 )
 #: provider options a workspace file may always set
 WORKSPACE_SAFE_OPTIONS = frozenset({"model", "timeout", "max_retries", "temperature", "max_tokens"})
@@ -44,6 +48,7 @@ WORKSPACE_SAFE_OPTIONS = frozenset({"model", "timeout", "max_retries", "temperat
 PROVIDER_ENV: dict[str, tuple[str | None, str | None]] = {
     "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
     "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
+    "google": ("GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"),
     "ollama": (None, "OLLAMA_HOST"),
 }
 

@@ -26,6 +26,10 @@ NO_PROVIDER_ENV = {
     "OPENAI_BASE_URL": None,
     "ANTHROPIC_API_KEY": None,
     "ANTHROPIC_BASE_URL": None,
+    "GEMINI_API_KEY": None,
+    "GOOGLE_API_KEY": None,
+    "GOOGLE_GEMINI_BASE_URL": None,
+    "GOOGLE_GENAI_USE_VERTEXAI": None,
     "OLLAMA_HOST": "http://127.0.0.1:9",
 }
 
@@ -60,7 +64,7 @@ def subprocess_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("ALLOS_", "OPENAI_", "ANTHROPIC_", "OLLAMA_"))
+        if not key.startswith(("ALLOS_", "OPENAI_", "ANTHROPIC_", "OLLAMA_", "GEMINI_", "GOOGLE_"))
     }
     env.update(
         HOME=str(home),

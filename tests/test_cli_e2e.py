@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 from cli_support import ALLOS, invoke, run_allos, subprocess_env
 from fakes.anthropic_server import FakeAnthropicServer
+from fakes.google_server import FakeGoogleServer
 from fakes.ollama_server import FakeOllamaServer
 from fakes.openai_server import FakeOpenAIServer
 
-PROVIDERS = ("openai", "anthropic", "ollama")
+PROVIDERS = ("openai", "anthropic", "ollama", "google")
 
 
 @contextmanager
@@ -31,6 +32,7 @@ def fake_server(provider: str) -> Iterator[Any]:
         "openai": FakeOpenAIServer,
         "anthropic": FakeAnthropicServer,
         "ollama": FakeOllamaServer,
+        "google": FakeGoogleServer,
     }[provider]()
     with server:
         yield server
@@ -48,7 +50,11 @@ def provider_args(provider: str, server: Any) -> list[str]:
 
 
 def keys() -> dict[str, str]:
-    return {"OPENAI_API_KEY": "sk-test", "ANTHROPIC_API_KEY": "sk-ant-test"}
+    return {
+        "OPENAI_API_KEY": "sk-test",
+        "ANTHROPIC_API_KEY": "sk-ant-test",
+        "GEMINI_API_KEY": "AIza-test",
+    }
 
 
 def requests_of(provider: str, server: Any) -> list[Any]:
@@ -77,6 +83,14 @@ def tool_results_text(provider: str, body: Any) -> str:
             if block.get("type") == "tool_result"
         ]
         return json.dumps(blocks)
+    if provider == "google":
+        parts = [
+            part
+            for content in body["contents"]
+            for part in content["parts"]
+            if "functionResponse" in part
+        ]
+        return json.dumps(parts)
     return json.dumps([m for m in body["messages"] if m["role"] == "tool"])
 
 
@@ -128,7 +142,12 @@ def test_session_started_on_one_provider_resumes_on_the_others(tmp_path, workspa
     env = subprocess_env(tmp_path, **keys())
     (workspace / "notes.txt").write_text("the secret word is tangerine\n", encoding="utf-8")
     seen: dict[str, Any] = {}
-    answers = {"openai": "Read it.", "anthropic": "It is tangerine.", "ollama": "Still tangerine."}
+    answers = {
+        "openai": "Read it.",
+        "anthropic": "It is tangerine.",
+        "ollama": "Still tangerine.",
+        "google": "Tangerine, says Gemini.",
+    }
     for step, provider in enumerate(PROVIDERS):
         with fake_server(provider) as server:
             queue_calls(provider, server, [("read_file", {"path": "notes.txt"})])
@@ -156,7 +175,10 @@ def test_session_started_on_one_provider_resumes_on_the_others(tmp_path, workspa
     listed = run_allos("sessions", "show", "travel", "--json", env=env)
     data = json.loads(listed.stdout)
     providers = [m.get("provider") for m in data["messages"] if m["role"] == "assistant"]
-    assert providers == ["openai", "openai", "anthropic", "anthropic", "ollama", "ollama"]
+    assert providers == [name for name in PROVIDERS for _ in range(2)]
+    # and the google run received the other three's turns
+    first_google = json.dumps(seen["google"][0])
+    assert "Still tangerine." in first_google and "It is tangerine." in first_google
 
 
 def test_provider_chosen_from_the_environment(tmp_path, workspace):
@@ -273,6 +295,22 @@ def test_demo_runs_offline(tmp_path):
     assert check.returncode == 0, check.stderr
 
 
+def test_demo_gives_the_task_to_google_by_name(tmp_path):
+    with FakeGoogleServer() as server:
+        server.queue_tool_call("read_file", {"path": "textstats/stats.py"})
+        server.queue_text("I read the module.")
+        env = subprocess_env(
+            tmp_path, GEMINI_API_KEY="AIza-test", GOOGLE_GEMINI_BASE_URL=server.base_url
+        )
+        result = run_allos("demo", "-p", "google", "--dir", str(tmp_path / "d"), env=env)
+        bodies, problems = server.generate_bodies, server.rejections
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "I read the module.\n"
+    assert problems == [] and len(bodies) == 2
+    assert "The median test fails" in json.dumps(bodies[0])
+    assert 'read_file(path="textstats/stats.py")' in result.stderr
+
+
 def test_demo_setup_only_copies_and_prints_the_commands(tmp_path):
     env = subprocess_env(tmp_path)
     target = tmp_path / "fresh"
@@ -282,6 +320,7 @@ def test_demo_setup_only_copies_and_prints_the_commands(tmp_path):
     assert "ordered[middle] + ordered[middle + 1]" in stats  # still broken: nothing ran
     assert f"allos run -p openai --workspace {target / 'textstats'}" in result.stderr
     assert "allos run -p ollama -m qwen3 --workspace" in result.stderr
+    assert "allos run -p google --workspace" in result.stderr  # needs GEMINI_API_KEY
     again = run_allos("demo", "--dir", str(target), env=env)
     assert again.returncode == 2
     assert "not empty" in again.stderr
@@ -292,6 +331,66 @@ def test_version_lists_core_and_plugins(tmp_path):
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names[0] == "allos-core"
-    assert {"allos-openai", "allos-anthropic", "allos-ollama", "allos-fs", "allos-shell"} <= set(
-        names
-    )
+    assert {
+        "allos-openai",
+        "allos-anthropic",
+        "allos-ollama",
+        "allos-google",
+        "allos-fs",
+        "allos-shell",
+    } <= set(names)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_edit_is_applied_and_shown_as_a_diff(provider, tmp_path, workspace):
+    env = subprocess_env(tmp_path, **keys())
+    (workspace / "app.py").write_text("greeting = 'helo'\n", encoding="utf-8")
+    with fake_server(provider) as server:
+        queue_calls(
+            provider,
+            server,
+            [("edit_file", {"path": "app.py", "old_text": "'helo'", "new_text": "'hello'"})],
+        )
+        server.queue_text("Fixed the typo.")
+        result = run_allos(
+            "run",
+            *provider_args(provider, server),
+            "--workspace",
+            str(workspace),
+            "--allow",
+            "edit_file(app.py)",
+            "fix the typo in app.py",
+            env=env,
+        )
+        problems = rejected(provider, server)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Fixed the typo.\n"
+    assert (workspace / "app.py").read_text() == "greeting = 'hello'\n"
+    assert "+greeting = 'hello'" in result.stderr
+    assert problems == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_faults_a_busy_server_is_retried_and_a_dead_one_is_one_clear_error(
+    provider, tmp_path, workspace
+):
+    env = subprocess_env(tmp_path, **keys())
+    with fake_server(provider) as server:
+        server.queue_error(503, retry_after=0)
+        server.queue_text("Answered after a retry.")
+        retried = run_allos(
+            "run", *provider_args(provider, server), "--workspace", str(workspace), "hi", env=env
+        )
+        attempts = len(requests_of(provider, server))
+    assert retried.returncode == 0, retried.stderr
+    assert retried.stdout == "Answered after a retry.\n"
+    assert attempts == 2
+    with fake_server(provider) as dead:
+        args = provider_args(provider, dead)
+    # nothing listens there now; no retries, so the test does not wait for back-off
+    Path(env["ALLOS_CONFIG_FILE"]).write_text(f"[providers.{provider}]\nmax_retries = 0\n")
+    down = run_allos("run", *args, "--workspace", str(workspace), "hi", env=env)
+    assert down.returncode == 1
+    errors = [line for line in down.stderr.splitlines() if line.startswith(("error:", "hint:"))]
+    assert 1 <= len(errors) <= 2 and errors[0].startswith("error:")
+    assert "Traceback" not in down.stderr

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fakes.anthropic_server import FakeAnthropicServer
+from fakes.google_server import FakeGoogleServer
 from fakes.ollama_server import FakeOllamaServer
 from fakes.openai_server import FakeOpenAIServer
 from pydantic import TypeAdapter
@@ -21,7 +22,7 @@ from pydantic import TypeAdapter
 from allos_core.messages import Message, ToolResultPart, validate_conversation
 from allos_core.providers import ModelRequest, Provider, StreamDone, ToolSchema
 
-PROVIDERS = ["openai", "anthropic", "ollama"]
+PROVIDERS = ["openai", "anthropic", "ollama", "google"]
 READ_FILE = ToolSchema(
     "read_file",
     "Read a file.",
@@ -47,6 +48,14 @@ def serve(name: str) -> Iterator[tuple[Any, Provider]]:
             yield (
                 server,
                 AnthropicProvider(api_key="sk-ant-test", base_url=server.base_url, max_retries=0),
+            )
+    elif name == "google":
+        from allos_google.provider import GoogleProvider
+
+        with FakeGoogleServer() as server:
+            yield (
+                server,
+                GoogleProvider(api_key="AIza-test", base_url=server.base_url, max_retries=0),
             )
     else:
         from allos_ollama.provider import OllamaProvider

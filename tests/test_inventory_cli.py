@@ -152,7 +152,7 @@ def test_providers_list_never_prints_secrets(monkeypatch):
 CHECK_IMPORTS = """
 import sys
 {code}
-heavy = [m for m in ("openai", "anthropic", "ollama", "httpx") if m in sys.modules]
+heavy = [m for m in ("openai", "anthropic", "ollama", "google.genai", "httpx") if m in sys.modules]
 print(",".join(heavy) or "none")
 """
 

@@ -42,6 +42,9 @@ def config_show(workspace: str | None, trust_workspace: bool, as_json: bool) -> 
 
     with handle_errors():
         settings = load_settings(workspace or Path.cwd(), trust_workspace=trust_workspace)
+        from allos_core.dotenv_keys import apply_dotenv
+
+        apply_dotenv(settings)
     if as_json:
         click.echo(json.dumps(settings.to_dict(), indent=2))
         return

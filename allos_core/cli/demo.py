@@ -5,7 +5,7 @@ throwaway folder and runs the agent there. By default the model is the ``scripte
 replaying a recorded session (``allos_core/demo/demo-session.yaml``): the tools really run — it
 reads a file, edits it (the diff is shown), runs the tests with ``shell_exec`` and answers — and
 every call goes through the real permission checks, with the session saved next to the copy.
-``allos demo -p openai`` (or ``anthropic``, ``ollama``) gives the same task to a real model.
+``allos demo -p openai`` (or ``anthropic``, ``google``, ``ollama``) gives the same task to a real model.
 """
 
 from __future__ import annotations
@@ -123,8 +123,8 @@ def demo(
 
     The project has a failing test. By default a recorded session is replayed (provider
     `scripted`): the model's turns are scripted, but the tools, the permission checks and the
-    saved session are real. Use `-p openai`, `-p anthropic` or `-p ollama` to give the same task
-    to a real model.
+    saved session are real. Use `-p openai`, `-p anthropic`, `-p google` or `-p ollama` to give
+    the same task to a real model.
     """
     from allos_core.cli.errors import exit_code_for, handle_errors
     from allos_core.cli.ui import err_console
@@ -266,5 +266,6 @@ def _next_steps(
 REAL_PROVIDERS = [
     ("openai", "needs OPENAI_API_KEY"),
     ("anthropic", "needs ANTHROPIC_API_KEY"),
+    ("google", "needs GEMINI_API_KEY"),
     ("ollama -m qwen3", "needs `ollama serve` and `ollama pull qwen3`"),
 ]

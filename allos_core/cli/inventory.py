@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -68,6 +69,19 @@ def plugins_list(as_json: bool, verbose: bool) -> None:
                 click.echo(printable(info.traceback), nl=False)
 
 
+def _configured_options() -> dict[str, dict]:
+    """Each provider's options from the config files and .env keys here (empty if unreadable)."""
+    try:
+        from allos_core.config import load_settings
+        from allos_core.dotenv_keys import apply_dotenv
+
+        settings = load_settings(Path.cwd())
+        apply_dotenv(settings)
+    except Exception:  # a broken config file is reported by the commands that use it
+        return {}
+    return {name: settings.provider_options(name) for name in settings.providers}
+
+
 @click.group()
 def providers() -> None:
     """Inspect model providers."""
@@ -78,10 +92,11 @@ def providers() -> None:
 def providers_list(as_json: bool) -> None:
     """List providers with their default model and whether each is configured."""
     manager = _manager()
+    configured_options = _configured_options()
     rows = []
     for name, cls in sorted(manager.providers().items()):
         try:
-            status = cls.status()
+            status = cls.status(**configured_options.get(name, {}))
             configured, detail = status.configured, status.detail
         except Exception as exc:  # a broken status check must not hide the others
             configured, detail = False, f"status check failed: {exc}"

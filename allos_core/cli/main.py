@@ -33,6 +33,12 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.lazy_commands = dict(lazy_commands or {})
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from allos_core.cli.aliases import expand_aliases
+
+        commands = [*super().list_commands(ctx), *self.lazy_commands]
+        return super().parse_args(ctx, expand_aliases(args, commands))
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
 
@@ -85,6 +91,9 @@ def cli() -> None:
 
     Run a task with `allos run "TASK"`, chat with `allos chat`; see what is installed with
     `allos plugins list` (which also lists commands that plugins add).
+
+    Short forms: `allos "TASK"` is `allos run "TASK"`, `allos -i` (--interactive) is
+    `allos chat`, and `--auto-approve` is `--yes`.
     """
 
 

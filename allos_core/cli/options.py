@@ -69,14 +69,14 @@ _POSITIVE = click.IntRange(min=1)
 def agent_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Add the shared agent options to a click command."""
     decorators = [
-        click.option("-p", "--provider", metavar="NAME", help="Model provider (openai, anthropic, ollama, ...)."),
+        click.option("-p", "--provider", metavar="NAME", help="Model provider (openai, anthropic, google, ollama, ...)."),
         click.option("-m", "--model", metavar="MODEL", help="Model name (default: the provider's); for -p scripted, a script file (docs/cli.md)."),
         click.option("--base-url", metavar="URL", help="Send requests to this server (OpenAI-compatible, Ollama host, ...)."),
         click.option("-t", "--tool", "tools", multiple=True, metavar="NAME", help="Offer only this tool (repeatable; default: every installed tool)."),
         click.option("--allow", multiple=True, metavar="RULE", help="Allow matching calls without asking, e.g. 'shell_exec(pytest*)' (repeatable)."),
         click.option("--ask", multiple=True, metavar="RULE", help="Ask before matching calls (repeatable)."),
         click.option("--deny", multiple=True, metavar="RULE", help="Refuse matching calls; beats every allow (repeatable)."),
-        click.option("-y", "--yes", is_flag=True, help="Approve every call that would ask; deny rules still win."),
+        click.option("-y", "--yes", "--auto-approve", "yes", is_flag=True, help="Approve every call that would ask; deny rules still win."),
         click.option("-s", "--session", metavar="NAME|PATH", help="Resume this session if it exists; save it after every turn."),
         click.option("--max-iterations", type=_POSITIVE, metavar="N", help="Stop after N model requests (default 50)."),
         click.option("--max-total-tokens", type=_POSITIVE, metavar="N", help="Stop once the run has used N tokens (input + output)."),

@@ -2,7 +2,8 @@
 
 Provider choice: ``-p``, else the environment (``ALLOS_PROVIDER``) and config files, else the
 first configured provider (a key in the environment, a reachable Ollama), in the order openai,
-anthropic, ollama, then any other installed provider. ``scripted`` is never chosen on its own.
+anthropic, google, ollama, then any other installed provider. ``scripted`` is never chosen on
+its own.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_core.tools import Tool
 
 #: auto-choice order of the first-party providers
-PREFERRED_PROVIDERS = ("openai", "anthropic", "ollama")
+PREFERRED_PROVIDERS = ("openai", "anthropic", "google", "ollama")
 #: providers never chosen automatically
 NOT_AUTO = frozenset({"scripted"})
 
@@ -97,6 +98,8 @@ def no_provider_hint(classes: dict[str, Any], infos: list[Any] | None = None) ->
         ways.append("set OPENAI_API_KEY (openai)")
     if "anthropic" in classes:
         ways.append("set ANTHROPIC_API_KEY (anthropic)")
+    if "google" in classes:
+        ways.append("set GEMINI_API_KEY (google)")
     if "ollama" in classes:
         ways.append("start a local Ollama with `ollama serve` (ollama)")
     for name in _auto_order(classes):
@@ -139,7 +142,8 @@ def load_cli_settings(options: AgentOptions) -> Settings:
     """The merged settings for these options (files, environment, flags).
 
     What the workspace's ``allos.toml`` may not set (secrets, endpoints, and its allow rules
-    unless the workspace is trusted) is left out with one line on stderr each.
+    unless the workspace is trusted) is left out with one line on stderr each. Provider keys
+    may also come from ``.env`` files (:mod:`allos_core.dotenv_keys`).
     """
     from allos_core.cli.ui import print_warning
     from allos_core.config import load_settings
@@ -149,6 +153,9 @@ def load_cli_settings(options: AgentOptions) -> Settings:
         flags=options.flags(),
         trust_workspace=options.trust_workspace,
     )
+    from allos_core.dotenv_keys import apply_dotenv
+
+    apply_dotenv(settings)  # provider keys from .env files (a workspace's only when trusted)
     for level, message in settings.warnings():
         print_warning(level, message)
     return settings
