@@ -95,7 +95,7 @@ def test_install_hints_only_for_first_party_names_not_installed():
 def test_the_no_provider_hint_does_not_suggest_installing_a_disabled_plugin(monkeypatch):
     from allos_core.cli.setup import no_provider_hint
 
-    monkeypatch.setenv("ALLOS_DISABLE_PLUGINS", "openai,anthropic,ollama")
+    monkeypatch.setenv("ALLOS_DISABLE_PLUGINS", "openai,anthropic,google,ollama")
     manager = create_plugin_manager()
     hint = no_provider_hint(manager.providers(), manager.infos)
     assert "pip install allos-openai" not in hint
