@@ -77,6 +77,7 @@ from allos_core.tools import Tool, ToolContext, ToolResult
 if TYPE_CHECKING:  # pragma: no cover
     from allos_core.plugins import PluginManager
     from allos_core.sessions import Session
+    from allos_core.tool_sources import ToolSource, ToolSourceRunner
 
 __all__ = ["Agent", "AskFunction", "PermissionRequest", "RunResult"]
 
@@ -162,7 +163,9 @@ class Agent:
     are the user's rules, ``yes`` approves every ``ask`` (a ``deny`` still wins), and ``ask``
     is called for each ``ask`` decision (with none, an ``ask`` becomes a ``deny`` that says how
     to allow the call). ``session`` (a :class:`~allos_core.sessions.Session`, a name or a path)
-    is resumed if it exists and saved after every turn.
+    is resumed if it exists and saved after every turn. ``tool_sources`` (MCP servers and other
+    :class:`~allos_core.tool_sources.ToolSource` objects) start when a run first needs tools and
+    stop when it ends; their tools join the run under each source's prefix.
 
     One run at a time per agent. :meth:`run` is synchronous and cannot be called from inside a
     running event loop; use :meth:`arun` or :meth:`iter_events` there.
@@ -191,6 +194,7 @@ class Agent:
         max_tool_output_chars: int = DEFAULT_MAX_TOOL_OUTPUT_CHARS,
         tool_context_extra: dict[str, Any] | None = None,
         plugin_settings: Mapping[str, Any] | None = None,
+        tool_sources: list[ToolSource] | None = None,
     ) -> None:
         self._plugin_manager = plugin_manager
         self.workspace = Path(workspace if workspace is not None else Path.cwd()).resolve()
@@ -231,6 +235,9 @@ class Agent:
         self._messages: list[Message] = self._initial_messages()
         #: tool-call ids used in this conversation (built on first use; see _unique_call_ids)
         self._call_ids: set[str] | None = None
+        #: started for each run, stopped when it ends (see allos_core.tool_sources)
+        self.tool_sources: list[ToolSource] = list(tool_sources or [])
+        self._source_runner: ToolSourceRunner | None = None
 
     # -- set-up --------------------------------------------------------------------------------
     def _read_denied(self, relative_path: str) -> bool:
@@ -450,6 +457,8 @@ class Agent:
             except Exception as exc:
                 logger.exception("the agent run failed")
                 state.stop("error", f"{type(exc).__name__}: {exc}")
+            finally:
+                await self._stop_tool_sources()
             result = self._finish(state)
         finally:
             self._running = False
@@ -462,6 +471,7 @@ class Agent:
             self._append(state, Message.user(state.task))
         provider = self.provider
         self._emit(state, ev.RunStarted(state.task, provider.name, provider.model))
+        await self._start_tool_sources(state)
         schemas = self.tool_schemas()
         while True:
             if self.max_iterations is not None and state.iterations >= self.max_iterations:
@@ -573,6 +583,33 @@ class Agent:
                 provider=provider.name,
             )
         return response
+
+    # -- tool sources --------------------------------------------------------------------------
+    async def _start_tool_sources(self, state: _RunState) -> None:
+        if not self.tool_sources:
+            return
+        from allos_core.tool_sources import ToolSourceRunner
+
+        def failed(source: ToolSource, error: str) -> None:
+            self._emit(state, ev.ToolSourceFailed(source.name, error))
+
+        runner = self._source_runner = ToolSourceRunner(self.tool_sources, on_failure=failed)
+        self._tools.update(await runner.start(taken=self._tools))
+        self._schemas = None
+        for status in runner.statuses:
+            if status.state == "running":
+                source = status.source.name
+                self._emit(state, ev.ToolSourceStarted(source, len(status.tools), status.seconds))
+
+    async def _stop_tool_sources(self) -> None:
+        runner, self._source_runner = self._source_runner, None
+        if runner is None:
+            return
+        for status in runner.statuses:
+            for name in status.tools:
+                self._tools.pop(name, None)
+        self._schemas = None
+        await runner.stop()
 
     # -- tool calls ----------------------------------------------------------------------------
     async def _run_tools(self, state: _RunState, calls: list[ToolCallPart]) -> None:

@@ -323,6 +323,17 @@ class Renderer:
             text.append((prefix if index == 0 else " " * len(prefix)) + _clip(line) + "\n", style)
         self.err.print(text, end="", soft_wrap=True)
 
+    def on_tool_source_started(self, event: Any) -> None:
+        if self.verbose:
+            self.pause()
+            self.note(f"tools from {event.source}: {event.tools} ({event.seconds:.1f}s to start)")
+
+    def on_tool_source_failed(self, event: Any) -> None:
+        from allos_core.cli.ui import print_warning
+
+        self.pause()
+        print_warning("warning", f"tool source {event.source}: {event.error}; going on without it")
+
     def on_usage(self, event: Any) -> None:
         self.total_usage = event.total
 

@@ -1,0 +1,1 @@
+"""allos-mcp placeholder."""
