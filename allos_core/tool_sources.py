@@ -43,6 +43,8 @@ __all__ = [
     "ToolSource",
     "ToolSourceRunner",
     "collect_tool_sources",
+    "configured_tool_sources",
+    "list_source_tools",
     "safe_name",
     "source_tool_name",
 ]
@@ -198,6 +200,9 @@ FailureCallback = Callable[[ToolSource, str], None]
 class ToolSourceRunner:
     """Starts, tracks and stops a set of sources for one run (see the module docstring).
 
+    One runner serves one run: :meth:`start` starts the idle sources, :meth:`stop` stops all of
+    them; the statuses stay readable afterwards (for listings).
+
     ``on_failure(source, one_line)`` is called once for each source that fails to start or dies
     afterwards. ``start_timeout`` is the default for sources that set none.
     """
@@ -306,9 +311,6 @@ class ToolSourceRunner:
                 status.state = "stopped"
         if started:
             await asyncio.gather(*(_stop_quietly(s) for s in started))
-        for status in self.statuses:
-            if status.state in ("stopped", "failed"):
-                status.state, status.error, status.tools = "idle", None, []
 
     async def __aenter__(self) -> ToolSourceRunner:
         return self
@@ -335,6 +337,43 @@ def _one_line(value: object) -> str:
     first = text.splitlines()[0] if text else "failed"
     # it may come from a hostile server: no escape sequences or control characters on a terminal
     return "".join(ch if ch.isprintable() else " " for ch in first[:300])
+
+
+def list_source_tools(
+    sources: Iterable[ToolSource], *, on_failure: FailureCallback | None = None
+) -> tuple[dict[str, Tool], list[SourceStatus]]:
+    """Start ``sources``, take their tools and statuses, stop them: for listings (synchronous).
+
+    The tools can be inspected (names, descriptions, schemas) but not called afterwards.
+    """
+    import asyncio
+
+    async def main() -> tuple[dict[str, Tool], list[SourceStatus]]:
+        runner = ToolSourceRunner(sources, on_failure=on_failure)
+        try:
+            tools = await runner.start()
+        finally:
+            await runner.stop()
+        return tools, runner.statuses
+
+    return asyncio.run(main())
+
+
+def configured_tool_sources(
+    plugin_manager: PluginManager, workspace: str | Path | None = None
+) -> list[ToolSource]:
+    """The sources the plugins configure for ``workspace`` (default: the current folder), from
+    the user's and the workspace's settings, as ``allos run`` would build them."""
+    from allos_core.config import load_settings
+
+    root = Path(workspace) if workspace is not None else Path.cwd()
+    settings = load_settings(root)
+    return collect_tool_sources(
+        plugin_manager,
+        settings.plugin_settings(),
+        root,
+        workspace_trusted=settings.workspace_trusted,
+    )
 
 
 def collect_tool_sources(
