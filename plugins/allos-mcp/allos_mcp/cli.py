@@ -96,9 +96,10 @@ def list_servers(as_json: bool, workspace: str | None, trust_workspace: bool) ->
                 "error": error,
             }
         )
+    failed = any(row["status"] in ("failed", "invalid") for row in rows)
     if as_json:
         click.echo(json.dumps({"servers": rows}, indent=2))
-        return
+        sys.exit(1 if failed else 0)
     if not rows:
         click.echo("No MCP servers configured. Add one to allos.toml, for example:")
         click.echo('  [mcp.servers.time]\n  command = "mcp-server-time"')
@@ -124,7 +125,7 @@ def list_servers(as_json: bool, workspace: str | None, trust_workspace: bool) ->
             Text(_printable(row["target"])),
         )
     out_console().print(table)
-    if any(row["status"] in ("failed", "invalid") for row in rows):
+    if failed:
         sys.exit(1)
 
 

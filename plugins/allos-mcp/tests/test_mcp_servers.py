@@ -25,6 +25,8 @@ from allos_core.testing import ScriptedProvider
 from allos_core.tool_sources import ToolSourceRunner
 from allos_core.tools import ToolContext
 
+pytestmark = pytest.mark.slow  # each test starts real server processes (seconds each)
+
 
 def run_agent(turns, servers, workspace, **options):
     """An agent whose model replays ``turns``, with ``servers`` as its tool sources."""
