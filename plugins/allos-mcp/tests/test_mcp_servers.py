@@ -173,6 +173,15 @@ def test_a_server_that_crashes_on_start_is_one_line_with_its_last_words(ws, log_
     assert str(log_dir / "broken.log") in failure.error
 
 
+def test_a_hostile_server_name_cannot_move_its_log_out_of_the_log_folder(ws, log_dir):
+    servers = {"../../escape": helper_server("crash_on_start")}
+    _, _, events = run_agent(["fine"], servers, ws)
+    (failure,) = failures(events)
+    logs = [p.name for p in log_dir.iterdir()]
+    assert len(logs) == 1 and "escape" in logs[0] and "/" not in logs[0]
+    assert not (log_dir.parent.parent / "escape.log").exists()
+
+
 def test_a_server_that_hangs_on_start_times_out_and_its_process_is_stopped(ws, tmp_path):
     # given a program that never answers the handshake
     pid_file = tmp_path / "hang.pid"
