@@ -83,10 +83,10 @@ def startup(runs: int) -> None:
 
 
 async def per_call(calls: int) -> None:
+    from allos_mcp import mcp_servers
+
     from allos_core.tool_sources import ToolSourceRunner
     from allos_core.tools import ToolContext
-
-    from allos_mcp import mcp_servers
 
     arguments = {"timezone": "UTC"}
     context = ToolContext()
