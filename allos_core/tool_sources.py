@@ -139,8 +139,8 @@ class SourceTool(Tool):
         self.default_permission = inner.default_permission
         self.path_subject = inner.path_subject
 
-    @property  # type: ignore[override]
-    def description(self) -> str:
+    @property
+    def description(self) -> str:  # type: ignore[override]
         return self.inner.description
 
     def args_model(self) -> Any:

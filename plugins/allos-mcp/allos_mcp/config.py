@@ -199,20 +199,25 @@ def configured_servers(
     if not isinstance(section, Mapping):
         warnings.append("[mcp] must be a table; ignored")
         section = {}
-    default_timeout = section.get("startup_timeout")
+    raw_timeout = section.get("startup_timeout")
+    default_timeout: float | None = None
+    if (
+        isinstance(raw_timeout, (int, float))
+        and not isinstance(raw_timeout, bool)
+        and raw_timeout > 0
+    ):
+        default_timeout = float(raw_timeout)
+    elif raw_timeout is not None:
+        warnings.append("[mcp] startup_timeout must be a positive number of seconds; ignored")
     tables = section.get("servers") or {}
     if not isinstance(tables, Mapping):
         warnings.append("[mcp.servers] must hold one table per server; ignored")
         tables = {}
     for name, entry in tables.items():
         servers[str(name)] = parse_server(str(name), entry, f"config [mcp.servers.{name}]")
-    timeout_ok = isinstance(default_timeout, (int, float)) and not isinstance(default_timeout, bool)
-    if default_timeout is not None and not (timeout_ok and default_timeout > 0):
-        warnings.append("[mcp] startup_timeout must be a positive number of seconds; ignored")
-        timeout_ok = False
     for server in servers.values():
-        if server.startup_timeout is None and timeout_ok:
-            server.startup_timeout = float(default_timeout)
+        if server.startup_timeout is None:
+            server.startup_timeout = default_timeout
     return list(servers.values()), warnings
 
 

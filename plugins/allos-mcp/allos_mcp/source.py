@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from allos_core.errors import AllosError, ConfigError
+from allos_core.errors import ConfigError, ToolSourceError
 from allos_core.tool_sources import ToolSource, safe_name
 from allos_core.tools import Tool
 from allos_mcp.config import DEFAULT_STARTUP_TIMEOUT, ServerConfig
@@ -28,7 +28,7 @@ STOP_TIMEOUT = 8.0
 _LIST_PAGES = 100
 
 
-class McpServerError(AllosError):
+class McpServerError(ToolSourceError):
     """An MCP server failed to start, or stopped answering."""
 
 

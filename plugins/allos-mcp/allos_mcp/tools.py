@@ -42,8 +42,8 @@ class McpTool(Tool):
         schema.setdefault("properties", {})
         self._schema = schema
 
-    @property  # type: ignore[override]
-    def description(self) -> str:
+    @property
+    def description(self) -> str:  # type: ignore[override]
         return self._description
 
     def parameters_schema(self) -> dict[str, Any]:
