@@ -11,6 +11,8 @@
     env = { TZ = "UTC" }
     cwd = "/somewhere"                   # default: the workspace
 
+    call_timeout = 300                   # seconds a tool call may take (default 300)
+
     [mcp.servers.tracker]                # a streamable HTTP server
     url = "https://mcp.example.com/mcp"
     headers = { Authorization = "Bearer ${TRACKER_TOKEN}" }
@@ -44,10 +46,12 @@ from allos_core.errors import ConfigError
 #: the project file other agents read MCP servers from
 MCP_JSON = ".mcp.json"
 DEFAULT_STARTUP_TIMEOUT = 30.0
+#: seconds a tool call may take before it is given up (an error result; the server lives on)
+DEFAULT_CALL_TIMEOUT = 300.0
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _STDIO_KEYS = {"command", "args", "env", "cwd"}
 _HTTP_KEYS = {"url", "headers"}
-_COMMON_KEYS = {"enabled", "startup_timeout", "type", "transport", "description"}
+_COMMON_KEYS = {"enabled", "startup_timeout", "call_timeout", "type", "transport", "description"}
 
 
 @dataclass
@@ -64,6 +68,7 @@ class ServerConfig:
     headers: dict[str, str] = field(default_factory=dict)
     enabled: bool = True
     startup_timeout: float | None = None
+    call_timeout: float = DEFAULT_CALL_TIMEOUT
     #: where it was configured (``config [mcp.servers.time]``, ``/repo/.mcp.json``)
     origin: str = ""
     #: why it cannot be used (invalid entry, untrusted workspace), or None
@@ -105,6 +110,7 @@ class ServerConfig:
             headers={k: expand(v) for k, v in self.headers.items()},
             enabled=self.enabled,
             startup_timeout=self.startup_timeout,
+            call_timeout=self.call_timeout,
             origin=self.origin,
             problem=self.problem,
         )
@@ -135,11 +141,10 @@ def _fill(config: ServerConfig, entry: Any) -> None:
     if has_command == has_url:
         raise ValueError("give either `command` (a program) or `url` (a streamable HTTP server)")
     config.enabled = _bool(entry.get("enabled", True), "enabled")
-    timeout = entry.get("startup_timeout")
-    if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError("`startup_timeout` must be a positive number of seconds")
-        config.startup_timeout = float(timeout)
+    if entry.get("startup_timeout") is not None:
+        config.startup_timeout = _seconds(entry["startup_timeout"], "startup_timeout")
+    if entry.get("call_timeout") is not None:
+        config.call_timeout = _seconds(entry["call_timeout"], "call_timeout")
     if has_command:
         config.command = _text(entry["command"], "command")
         if not config.command:
@@ -154,6 +159,12 @@ def _fill(config: ServerConfig, entry: Any) -> None:
     if not config.url.startswith(("http://", "https://", "${")):
         raise ValueError("`url` must start with http:// or https://")
     config.headers = _table(entry.get("headers", {}), "headers")
+
+
+def _seconds(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"`{key}` must be a positive number of seconds")
+    return float(value)
 
 
 def _text(value: Any, key: str) -> str:

@@ -164,14 +164,20 @@ class McpServerSource(ToolSource):
     async def call(self, tool_name: str, arguments: dict[str, Any]) -> Any:
         """``tools/call`` on this server; a lost connection marks the source as failed."""
         from mcp import MCPError
-        from mcp_types import CONNECTION_CLOSED
+        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
         client = self._client
         if client is None:
             raise McpServerError(self.failure or f"the MCP server {self.name} is not running")
+        timeout = self.config.call_timeout
         try:
-            return await client.call_tool(tool_name, arguments)
+            return await client.call_tool(tool_name, arguments, read_timeout_seconds=timeout)
         except MCPError as exc:
+            if exc.code == REQUEST_TIMEOUT:
+                raise McpServerError(
+                    f"the MCP server {self.name} did not answer within {timeout:g}s "
+                    "(call_timeout); the call was given up"
+                ) from None
             if exc.code == CONNECTION_CLOSED:
                 self.failure = self._explain(exc)
                 raise McpServerError(self.failure) from None

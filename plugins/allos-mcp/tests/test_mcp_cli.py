@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from cli_support import invoke, run_allos, subprocess_env
+from cli_support import ALLOS, invoke, run_allos, subprocess_env
 from fakes.openai_server import ChatReply, FakeOpenAIServer
-from mcp_test_support import SERVERS, TIME_SERVER
+from mcp_test_support import SERVERS, TIME_SERVER, process_alive
 
 pytestmark = pytest.mark.slow  # every test starts server processes
 
@@ -52,7 +55,7 @@ def test_mcp_list_shows_each_server_with_status_and_tool_count(user_config, ws):
     result = invoke("mcp", "list", "--json", "--workspace", str(ws))
     # then each has its transport, status, tool count, and the failure says why (exit 1)
     rows = {row["name"]: row for row in json.loads(result.stdout)["servers"]}
-    assert rows["tb"]["status"] == "ok" and rows["tb"]["tools"] == 6
+    assert rows["tb"]["status"] == "ok" and rows["tb"]["tools"] == 7
     assert rows["tb"]["transport"] == "stdio"
     assert rows["broken"]["status"] == "failed"
     assert "boom: TRACKER_URL is not configured" in rows["broken"]["error"]
@@ -201,3 +204,42 @@ def test_a_failing_server_is_one_warning_line_in_allos_run(tmp_path, ws):
     lines = [line for line in result.stderr.splitlines() if "tool source broken" in line]
     assert len(lines) == 1 and "boom: TRACKER_URL is not configured" in lines[0]
     assert os.path.exists(tmp_path / "l" / "broken.log")
+
+
+@pytest.mark.parametrize(
+    ("server", "turns"),
+    [
+        ("hang_on_start", ["never reached"]),
+        ("toolbox", [{"tool_calls": [{"name": "mcp__tb__stall", "arguments": {}}]}, "never"]),
+    ],
+    ids=["while-starting", "during-a-call"],
+)
+def test_ctrl_c_in_allos_run_stops_every_server_process(tmp_path, ws, server, turns):
+    # given allos run with a server that hangs (on start, or in a call)
+    pid_file = tmp_path / "server.pid"
+    env = subprocess_env(tmp_path, ALLOS_MCP_LOG_DIR=str(tmp_path / "l"))
+    Path(env["ALLOS_CONFIG_FILE"]).write_text(
+        toml_server("tb", sys.executable, str(SERVERS / f"{server}.py"), str(pid_file),
+                    startup_timeout=120)
+    )  # fmt: skip
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(turns))
+    args = ["run", "-p", "scripted", "-m", str(script), "--workspace", str(ws), "-y", "go"]
+    proc = subprocess.Popen(
+        [ALLOS, *args], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():  # the server is up
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+            time.sleep(0.05)
+        # when the user presses Ctrl-C
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # then allos exits as interrupted and the server process is gone
+    assert proc.returncode == 130, err
+    assert not process_alive(int(pid_file.read_text()))

@@ -212,6 +212,19 @@ def test_a_server_that_dies_mid_call_gives_error_results_and_the_run_goes_on(ws,
     assert not process_alive(int(pid_file.read_text()))
 
 
+def test_a_call_the_server_never_answers_is_given_up_after_call_timeout(ws):
+    # given a server whose tool never answers, with a short call timeout
+    servers = {"tb": {**helper_server("toolbox"), "call_timeout": 0.5}}
+    turns = [call("mcp__tb__stall"), call("mcp__tb__echo", text="still up"), "done"]
+    # when the model calls it, then another tool of the same server
+    result, _, events = run_agent(turns, servers, ws)
+    # then the first is an error result naming the timeout, and the server still answers
+    stalled, echoed = tool_results(result)
+    assert stalled.is_error and "did not answer within 0.5s" in stalled.content
+    assert (echoed.is_error, echoed.content) == (False, "echo: still up")
+    assert failures(events) == []
+
+
 def test_server_processes_are_stopped_when_the_run_ends(ws, tmp_path):
     pid_file = tmp_path / "toolbox.pid"
     result, _, _ = run_agent(

@@ -73,4 +73,11 @@ def noisy() -> str:
     return "quiet answer"
 
 
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+async def stall() -> str:
+    """Never answers."""
+    await anyio.sleep_forever()
+    return "never"
+
+
 anyio.run(server.run_stdio_async)
