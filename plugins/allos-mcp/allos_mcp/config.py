@@ -4,6 +4,7 @@
 
     [mcp]
     startup_timeout = 30                 # seconds, for every server (default 30)
+    call_timeout = 300                   # seconds a tool call may take (default 300)
 
     [mcp.servers.time]                   # a stdio server: a program Allos starts
     command = "mcp-server-time"
@@ -11,7 +12,6 @@
     env = { TZ = "UTC" }
     cwd = "/somewhere"                   # default: the workspace
 
-    call_timeout = 300                   # seconds a tool call may take (default 300)
 
     [mcp.servers.tracker]                # a streamable HTTP server
     url = "https://mcp.example.com/mcp"
@@ -68,7 +68,7 @@ class ServerConfig:
     headers: dict[str, str] = field(default_factory=dict)
     enabled: bool = True
     startup_timeout: float | None = None
-    call_timeout: float = DEFAULT_CALL_TIMEOUT
+    call_timeout: float | None = None
     #: where it was configured (``config [mcp.servers.time]``, ``/repo/.mcp.json``)
     origin: str = ""
     #: why it cannot be used (invalid entry, untrusted workspace), or None
@@ -210,16 +210,14 @@ def configured_servers(
     if not isinstance(section, Mapping):
         warnings.append("[mcp] must be a table; ignored")
         section = {}
-    raw_timeout = section.get("startup_timeout")
-    default_timeout: float | None = None
-    if (
-        isinstance(raw_timeout, (int, float))
-        and not isinstance(raw_timeout, bool)
-        and raw_timeout > 0
-    ):
-        default_timeout = float(raw_timeout)
-    elif raw_timeout is not None:
-        warnings.append("[mcp] startup_timeout must be a positive number of seconds; ignored")
+    defaults = {}
+    for key in ("startup_timeout", "call_timeout"):
+        if section.get(key) is None:
+            continue
+        try:
+            defaults[key] = _seconds(section[key], key)
+        except ValueError as exc:
+            warnings.append(f"[mcp] {exc}; ignored")
     tables = section.get("servers") or {}
     if not isinstance(tables, Mapping):
         warnings.append("[mcp.servers] must hold one table per server; ignored")
@@ -228,7 +226,9 @@ def configured_servers(
         servers[str(name)] = parse_server(str(name), entry, f"config [mcp.servers.{name}]")
     for server in servers.values():
         if server.startup_timeout is None:
-            server.startup_timeout = default_timeout
+            server.startup_timeout = defaults.get("startup_timeout")
+        if server.call_timeout is None:
+            server.call_timeout = defaults.get("call_timeout")
     return list(servers.values()), warnings
 
 

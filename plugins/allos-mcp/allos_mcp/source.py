@@ -18,7 +18,7 @@ from typing import Any
 from allos_core.errors import ConfigError, ToolSourceError
 from allos_core.tool_sources import ToolSource, safe_name
 from allos_core.tools import Tool
-from allos_mcp.config import DEFAULT_STARTUP_TIMEOUT, ServerConfig
+from allos_mcp.config import DEFAULT_CALL_TIMEOUT, DEFAULT_STARTUP_TIMEOUT, ServerConfig
 
 #: environment variable naming the folder for server logs (default: the user log folder)
 ENV_LOG_DIR = "ALLOS_MCP_LOG_DIR"
@@ -169,7 +169,7 @@ class McpServerSource(ToolSource):
         client = self._client
         if client is None:
             raise McpServerError(self.failure or f"the MCP server {self.name} is not running")
-        timeout = self.config.call_timeout
+        timeout = self.config.call_timeout or DEFAULT_CALL_TIMEOUT
         try:
             return await client.call_tool(tool_name, arguments, read_timeout_seconds=timeout)
         except MCPError as exc:

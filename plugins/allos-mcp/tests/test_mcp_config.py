@@ -126,7 +126,15 @@ def test_server_prefixes_make_valid_tool_names(name):
     assert prefix.startswith("mcp__") and prefix.endswith("__")
 
 
-def test_a_default_startup_timeout_applies_to_every_server(ws):
-    config = {"mcp": {"startup_timeout": 5, "servers": {"a": {"command": "a"}}}}
-    (source,) = allos_mcp.allos_tool_sources(config, ws, False)
-    assert isinstance(source, McpServerSource) and source.start_timeout == 5
+def test_default_timeouts_apply_to_every_server_unless_it_sets_its_own(ws):
+    servers = {"a": {"command": "a"}, "b": {"command": "b", "call_timeout": 9}}
+    config = {"mcp": {"startup_timeout": 5, "call_timeout": 60, "servers": servers}}
+    a, b = allos_mcp.allos_tool_sources(config, ws, False)
+    assert isinstance(a, McpServerSource) and a.start_timeout == 5
+    assert (a.config.call_timeout, b.config.call_timeout) == (60, 9)
+
+
+def test_an_invalid_default_timeout_is_a_warning(ws):
+    config = {"mcp": {"call_timeout": "soon", "servers": {}}}
+    (notice,) = allos_mcp.allos_tool_sources(config, ws, False)
+    assert "call_timeout" in notice.warnings[0] and "ignored" in notice.warnings[0]
