@@ -219,9 +219,10 @@ class Agent:
             settings=plugin_settings or {},
         )
         from allos_core.prompts import build_system_prompt
+        from allos_core.tool_sources import source_summaries
 
         self.system_prompt = build_system_prompt(
-            self._tools.values(),
+            [*self._tools.values(), *source_summaries(tool_sources or [])],
             self.workspace,
             system_prompt=system_prompt,
             append=append_system_prompt,

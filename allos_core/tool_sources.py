@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_START_TIMEOUT",
     "MAX_TOOL_NAME_LENGTH",
     "SourceStatus",
+    "SourceSummary",
     "SourceTool",
     "ToolSource",
     "ToolSourceRunner",
@@ -46,6 +47,7 @@ __all__ = [
     "configured_tool_sources",
     "list_source_tools",
     "safe_name",
+    "source_summaries",
     "source_tool_name",
 ]
 
@@ -335,6 +337,26 @@ def _one_line(value: object) -> str:
     first = text.splitlines()[0] if text else "failed"
     # it may come from a hostile server: no escape sequences or control characters on a terminal
     return "".join(ch if ch.isprintable() else " " for ch in first[:300])
+
+
+@dataclass
+class SourceSummary:
+    """A source as the system prompt lists it before it starts (``name``: a tool-name pattern)."""
+
+    name: str
+    description: str
+
+
+def source_summaries(sources: Iterable[ToolSource]) -> list[SourceSummary]:
+    """One line per source for the system prompt: ``mcp__time__*: tools of time (mcp stdio)``.
+
+    The prompt is written before the sources start (their tools are known only then), and stays
+    the same from run to run.
+    """
+    return [
+        SourceSummary(f"{source.prefix}*", f"the tools of {source.name} ({source.kind})")
+        for source in sources
+    ]
 
 
 def list_source_tools(

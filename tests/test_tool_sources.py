@@ -341,3 +341,18 @@ async def test_the_runner_reports_status_for_listings():
         assert runner.status(good).state == "running"
         assert (runner.status(bad).state, runner.status(bad).error) == ("failed", "nope")
     assert good.stopped == bad.stopped == 1
+
+
+def test_the_system_prompt_names_each_source_before_it_starts():
+    # given an agent whose only tools come from a source
+    source = FakeSource("loud")
+    agent = Agent(
+        ScriptedProvider(["ok"]),
+        tools=[],
+        plugin_manager=create_plugin_manager([], discover=False),
+        tool_sources=[source],
+    )
+    # then the default system prompt does not claim there are no tools, and names the source
+    assert "no tools" not in agent.system_prompt
+    assert "- fake__loud__*: the tools of loud (fake)" in agent.system_prompt
+    assert source.started == 0  # built without starting anything
