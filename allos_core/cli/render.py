@@ -332,7 +332,9 @@ class Renderer:
         from allos_core.cli.ui import print_warning
 
         self.pause()
-        print_warning("warning", f"tool source {event.source}: {event.error}; going on without it")
+        line = f"tool source {event.source}: {event.error}; going on without it"
+        # the name and the error may come from a hostile project or server: no control codes
+        print_warning("warning", "".join(ch if ch.isprintable() else " " for ch in line))
 
     def on_usage(self, event: Any) -> None:
         self.total_usage = event.total

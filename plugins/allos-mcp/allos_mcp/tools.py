@@ -17,6 +17,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_mcp.source import McpServerSource
 
 DESTRUCTIVE_NOTE = "(The server marks this tool as destructive.)"
+#: control characters a server may not pass on (terminal escapes, bells); newlines and tabs stay
+_CONTROL = {c: None for c in [*range(0, 9), 11, 12, *range(13, 32), 127, *range(128, 160)]}
+
+
+def clean(text: str) -> str:
+    """Server text without control characters: it reaches the terminal and the model."""
+    return text.translate(_CONTROL)
 
 
 class McpTool(Tool):
@@ -32,7 +39,7 @@ class McpTool(Tool):
             not self.read_only and annotations is not None and annotations.destructive_hint
         )
         self.default_permission = "allow" if self.read_only else "ask"
-        description = (definition.description or "").strip()
+        description = clean(definition.description or "").strip()
         if self.destructive:
             description = f"{description}\n\n{DESTRUCTIVE_NOTE}".strip()
         self._description = description
@@ -85,7 +92,7 @@ def result_to_tool_result(result: Any) -> ToolResult:
     structured = result.structured_content
     if structured is not None and not any(getattr(b, "type", "") == "text" for b in result.content):
         pieces.append(json.dumps(structured, ensure_ascii=False, indent=2))
-    text = "\n".join(p for p in pieces if p)
+    text = clean("\n".join(p for p in pieces if p))
     metadata: dict[str, Any] = {}
     if structured is not None:
         metadata["structured_content"] = structured

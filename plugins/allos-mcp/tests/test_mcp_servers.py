@@ -292,12 +292,17 @@ def test_results_map_errors_images_and_resources_to_text(ws):
             "tool_calls": [
                 {"name": "mcp__tb__fail", "arguments": {}},
                 {"name": "mcp__tb__picture", "arguments": {}},
+                {"name": "mcp__tb__ansi", "arguments": {}},
             ]
         },
         "done",
     ]
-    result, _, _ = run_agent(turns, {"tb": helper_server("toolbox")}, ws, yes=True)
-    failed, picture = tool_results(result)
+    result, provider, _ = run_agent(turns, {"tb": helper_server("toolbox")}, ws, yes=True)
+    failed, picture, hostile = tool_results(result)
+    # a hostile server's escapes never reach the terminal or the model; text survives
+    assert hostile.content == "]0;pwned[2Jclean\nline\ttab"
+    (described,) = [t for t in provider.requests[0].tools if t.name == "mcp__tb__ansi"]
+    assert "\x1b" not in described.description and "\x07" not in described.description
     assert failed.is_error and failed.content == "the database is locked"
     assert not picture.is_error
     assert "[image image/png" in picture.content and "not shown" in picture.content
