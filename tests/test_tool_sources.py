@@ -356,3 +356,18 @@ def test_the_system_prompt_names_each_source_before_it_starts():
     assert "no tools" not in agent.system_prompt
     assert "- fake__loud__*: the tools of loud (fake)" in agent.system_prompt
     assert source.started == 0  # built without starting anything
+
+
+def test_the_cli_shows_a_failing_source_as_one_printable_warning_line(capsys):
+    from allos_core.cli.render import Renderer
+    from allos_core.cli.ui import reset_consoles
+
+    reset_consoles()
+    try:
+        Renderer()(ev.ToolSourceFailed("evil\x1b]0;pwned\x07", "bad\x1b[2J news"))
+        err = capsys.readouterr().err
+    finally:
+        reset_consoles()
+    assert err.count("\n") == 1
+    assert "\x1b" not in err and "\x07" not in err
+    assert err.startswith("warning: tool source evil") and "going on without it" in err
