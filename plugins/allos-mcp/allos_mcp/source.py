@@ -144,7 +144,9 @@ class McpServerSource(ToolSource):
                 command=config.command,
                 args=config.args,
                 env=config.env or None,
-                cwd=config.cwd or self.workspace,
+                cwd=self.workspace / Path(config.cwd).expanduser()
+                if config.cwd
+                else self.workspace,
             )
             log = stack.enter_context(self._open_log(config))
             transport = stdio_client(params, errlog=log)

@@ -55,7 +55,7 @@ def test_mcp_list_shows_each_server_with_status_and_tool_count(user_config, ws):
     result = invoke("mcp", "list", "--json", "--workspace", str(ws))
     # then each has its transport, status, tool count, and the failure says why (exit 1)
     rows = {row["name"]: row for row in json.loads(result.stdout)["servers"]}
-    assert rows["tb"]["status"] == "ok" and rows["tb"]["tools"] == 8
+    assert rows["tb"]["status"] == "ok" and rows["tb"]["tools"] == 9
     assert rows["tb"]["transport"] == "stdio"
     assert rows["broken"]["status"] == "failed"
     assert "boom: TRACKER_URL is not configured" in rows["broken"]["error"]

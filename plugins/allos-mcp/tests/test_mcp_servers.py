@@ -225,6 +225,13 @@ def test_a_call_the_server_never_answers_is_given_up_after_call_timeout(ws):
     assert failures(events) == []
 
 
+def test_a_relative_cwd_is_inside_the_workspace(ws):
+    (ws / "sub").mkdir()
+    servers = {"tb": {**helper_server("toolbox"), "cwd": "sub"}}
+    result, _, _ = run_agent([call("mcp__tb__where"), "done"], servers, ws)
+    assert tool_results(result)[0].content == str((ws / "sub").resolve())
+
+
 def test_server_processes_are_stopped_when_the_run_ends(ws, tmp_path):
     pid_file = tmp_path / "toolbox.pid"
     result, _, _ = run_agent(

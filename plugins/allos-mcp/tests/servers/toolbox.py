@@ -74,6 +74,12 @@ def noisy() -> str:
 
 
 @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def where() -> str:
+    """The server's working folder."""
+    return os.getcwd()
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
 def ansi() -> str:
     """Hostile output: \x1b]0;pwned\x07 terminal escapes."""
     return "\x1b]0;pwned\x07\x1b[2Jclean\r\nline\ttab"
