@@ -165,7 +165,8 @@ class Agent:
     to allow the call). ``session`` (a :class:`~allos_core.sessions.Session`, a name or a path)
     is resumed if it exists and saved after every turn. ``tool_sources`` (MCP servers and other
     :class:`~allos_core.tool_sources.ToolSource` objects) start when a run first needs tools and
-    stop when it ends; their tools join the run under each source's prefix.
+    stop when it ends; their tools join the run under each source's prefix. With
+    ``keep_tool_sources=True`` they start once and serve every run until :meth:`close`.
 
     One run at a time per agent. :meth:`run` is synchronous and cannot be called from inside a
     running event loop; use :meth:`arun` or :meth:`iter_events` there.
@@ -195,6 +196,7 @@ class Agent:
         tool_context_extra: dict[str, Any] | None = None,
         plugin_settings: Mapping[str, Any] | None = None,
         tool_sources: list[ToolSource] | None = None,
+        keep_tool_sources: bool = False,
     ) -> None:
         self._plugin_manager = plugin_manager
         self.workspace = Path(workspace if workspace is not None else Path.cwd()).resolve()
@@ -238,6 +240,7 @@ class Agent:
         self._call_ids: set[str] | None = None
         #: started for each run, stopped when it ends (see allos_core.tool_sources)
         self.tool_sources: list[ToolSource] = list(tool_sources or [])
+        self.keep_tool_sources = keep_tool_sources
         self._source_runner: ToolSourceRunner | None = None
 
     # -- set-up --------------------------------------------------------------------------------
@@ -594,23 +597,50 @@ class Agent:
         def failed(source: ToolSource, error: str) -> None:
             self._emit(state, ev.ToolSourceFailed(source.name, error))
 
-        runner = self._source_runner = ToolSourceRunner(self.tool_sources, on_failure=failed)
-        self._tools.update(await runner.start(taken=self._tools))
+        if self._source_runner is not None:  # kept from an earlier run
+            self._source_runner.on_failure = failed
+            return
+        runner = self._source_runner = ToolSourceRunner(
+            self.tool_sources, on_failure=failed, hosted=self.keep_tool_sources
+        )
+        try:
+            self._tools.update(await runner.start(taken=self._tools))
+        except BaseException:  # interrupted while starting: the next run starts afresh
+            await self._stop_tool_sources(force=True)
+            raise
         self._schemas = None
         for status in runner.statuses:
             if status.state == "running":
                 source = status.source.name
                 self._emit(state, ev.ToolSourceStarted(source, len(status.tools), status.seconds))
 
-    async def _stop_tool_sources(self) -> None:
-        runner, self._source_runner = self._source_runner, None
-        if runner is None:
+    async def _stop_tool_sources(self, *, force: bool = False) -> None:
+        if self.keep_tool_sources and not force:
             return
-        for status in runner.statuses:
-            for name in status.tools:
-                self._tools.pop(name, None)
-        self._schemas = None
-        await runner.stop()
+        runner = self._take_source_runner()
+        if runner is not None:
+            await runner.stop()
+
+    def _take_source_runner(self) -> ToolSourceRunner | None:
+        runner, self._source_runner = self._source_runner, None
+        if runner is not None:
+            for status in runner.statuses:
+                for name in status.tools:
+                    self._tools.pop(name, None)
+            self._schemas = None
+        return runner
+
+    def close(self) -> None:
+        """Stop the tool sources kept running between runs (``keep_tool_sources``)."""
+        runner = self._take_source_runner()
+        if runner is not None:
+            runner.stop_blocking()
+
+    async def aclose(self) -> None:
+        """The asynchronous :meth:`close`."""
+        runner = self._take_source_runner()
+        if runner is not None:
+            await runner.stop()
 
     # -- tool calls ----------------------------------------------------------------------------
     async def _run_tools(self, state: _RunState, calls: list[ToolCallPart]) -> None:

@@ -88,6 +88,11 @@ class SourceTool(Tool):
         down = self._runner.down_reason(self.source)
         if down is not None:
             return ToolResult.error(f"{self.name} is unavailable: {down}")
-        result = await self.inner.invoke_validated(args, context)
+        if self._runner.hosted:  # the source lives on the host loop: so does the call
+            from allos_core.source_host import on_host
+
+            result = await on_host(self.inner.invoke_validated(args, context))
+        else:
+            result = await self.inner.invoke_validated(args, context)
         self._runner.down_reason(self.source)  # reports a source that died during the call
         return result

@@ -128,11 +128,14 @@ FailureCallback = Callable[[ToolSource, str], None]
 class ToolSourceRunner:
     """Starts, tracks and stops a set of sources for one run (see the module docstring).
 
-    One runner serves one run: :meth:`start` starts the idle sources, :meth:`stop` stops all of
-    them; the statuses stay readable afterwards (for listings).
+    :meth:`start` starts the idle sources, :meth:`stop` stops all of them; the statuses stay
+    readable afterwards (for listings). With ``hosted=True`` the sources live on a background
+    loop (:mod:`allos_core.source_host`), so they can serve several runs, each on its own loop,
+    until :meth:`stop` (or the interpreter's exit).
 
     ``on_failure(source, one_line)`` is called once for each source that fails to start or dies
-    afterwards. ``start_timeout`` is the default for sources that set none.
+    afterwards, in the caller's thread. ``start_timeout`` is the default for sources that set
+    none.
     """
 
     def __init__(
@@ -141,11 +144,14 @@ class ToolSourceRunner:
         *,
         on_failure: FailureCallback | None = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        hosted: bool = False,
     ) -> None:
         self.statuses = [SourceStatus(source) for source in sources]
         self.on_failure = on_failure
         self.start_timeout = start_timeout
+        self.hosted = hosted
         self._started: list[ToolSource] = []
+        self._reports: list[tuple[ToolSource, str]] = []
 
     @property
     def sources(self) -> list[ToolSource]:
@@ -163,6 +169,17 @@ class ToolSourceRunner:
         Names in ``taken`` (the agent's own tools) are never shadowed: such a tool is skipped.
         Never raises for a failing source (see ``on_failure``).
         """
+        if self.hosted:
+            from allos_core.source_host import on_host, stop_at_exit
+
+            stop_at_exit(self, self._stop)
+            tools = await on_host(self._start(taken))
+        else:
+            tools = await self._start(taken)
+        self._report()
+        return tools
+
+    async def _start(self, taken: Iterable[str]) -> dict[str, Tool]:
         import asyncio
 
         pending = [s for s in self.statuses if s.state == "idle"]
@@ -212,9 +229,15 @@ class ToolSourceRunner:
             return
         status.state = "failed"
         status.error = reason
-        if self.on_failure is not None:
+        self._reports.append((status.source, reason))
+
+    def _report(self) -> None:
+        reports, self._reports = self._reports, []
+        for source, reason in reports:
+            if self.on_failure is None:
+                continue
             try:
-                self.on_failure(status.source, reason)
+                self.on_failure(source, reason)
             except Exception:
                 logger.warning("the tool source failure callback failed", exc_info=True)
 
@@ -223,6 +246,7 @@ class ToolSourceRunner:
         status = self.status(source)
         if status.state == "running" and source.failure:
             self._fail(status, _one_line(source.failure))
+            self._report()
         if status.state == "running":
             return None
         if status.state == "failed":
@@ -231,6 +255,26 @@ class ToolSourceRunner:
 
     async def stop(self) -> None:
         """Stop every source that was started (in parallel); never raises an ordinary error."""
+        if self.hosted:
+            from allos_core.source_host import on_host
+
+            await on_host(self._stop())
+        else:
+            await self._stop()
+
+    def stop_blocking(self, timeout: float | None = None) -> None:
+        """:meth:`stop` from synchronous code (a hosted runner's sources, e.g. at the end of a
+        chat); waits at most ``timeout`` seconds."""
+        if self.hosted:
+            from allos_core.source_host import run_on_host
+
+            run_on_host(self._stop(), timeout)
+        else:
+            import asyncio
+
+            asyncio.run(self._stop())
+
+    async def _stop(self) -> None:
         import asyncio
 
         started, self._started = self._started, []

@@ -371,3 +371,53 @@ def test_the_cli_shows_a_failing_source_as_one_printable_warning_line(capsys):
     assert err.count("\n") == 1
     assert "\x1b" not in err and "\x07" not in err
     assert err.startswith("warning: tool source evil") and "going on without it" in err
+
+
+def test_kept_sources_start_once_serve_every_run_and_stop_on_close():
+    # given an agent that keeps its sources between runs (as allos chat does)
+    import threading
+
+    source = FakeSource("kept")
+    threads: list[str] = []
+
+    @tool(read_only=True)
+    async def where() -> str:
+        """Which thread runs the call."""
+        threads.append(threading.current_thread().name)
+        return "here"
+
+    source.tools = [where]
+    turns = [call("fake__kept__where"), "one", call("fake__kept__where"), "two"]
+    agent, provider = make_agent(turns, [source], keep_tool_sources=True)
+    # when it runs twice
+    first, second = agent.run("first"), agent.run("second")
+    # then the source started once, both runs could call it, and it is still running
+    assert (first.text, second.text) == ("one", "two")
+    assert (source.started, source.stopped) == (1, 0)
+    assert threads == ["allos-sources", "allos-sources"]  # on the host loop, across run loops
+    assert "fake__kept__where" in {t.name for t in provider.requests[-1].tools}
+    # and close() stops it and takes its tools away
+    agent.close()
+    assert source.stopped == 1 and "fake__kept__where" not in agent.tools
+
+
+def test_a_kept_source_that_fails_is_reported_in_the_run_that_started_it():
+    broken = FakeSource("broken", fail="nope")
+    events: list[ev.Event] = []
+    agent, _ = make_agent(["a", "b"], [broken], keep_tool_sources=True, on_event=events.append)
+    agent.run("first")
+    agent.run("second")
+    assert [(e.source, e.error) for e in events if isinstance(e, ev.ToolSourceFailed)] == [
+        ("broken", "nope")
+    ]
+    agent.close()
+    assert broken.stopped == 1
+
+
+async def test_kept_sources_stop_with_aclose():
+    source = FakeSource("async")
+    agent, _ = make_agent(["a"], [source], keep_tool_sources=True)
+    await agent.arun("go")
+    assert source.stopped == 0
+    await agent.aclose()
+    assert source.stopped == 1

@@ -243,3 +243,24 @@ def test_ctrl_c_in_allos_run_stops_every_server_process(tmp_path, ws, server, tu
     # then allos exits as interrupted and the server process is gone
     assert proc.returncode == 130, err
     assert not process_alive(int(pid_file.read_text()))
+
+
+def test_allos_chat_starts_a_server_once_for_the_whole_chat_and_stops_it_at_the_end(tmp_path, ws):
+    # given a server in the config and a chat of two messages, each calling its tool
+    pid_file = tmp_path / "toolbox.pids"
+    env = subprocess_env(tmp_path, ALLOS_MCP_LOG_DIR=str(tmp_path / "l"))
+    Path(env["ALLOS_CONFIG_FILE"]).write_text(toml_server("tb", *toolbox(str(pid_file))))
+    echo = {"tool_calls": [{"name": "mcp__tb__echo", "arguments": {"text": "hi"}}]}
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([echo, "first answer", echo, "second answer"]))
+    # when the user chats (two messages, then end of input)
+    result = run_allos(
+        "chat", "-p", "scripted", "-m", str(script), "--workspace", str(ws),
+        env=env, input="first\nsecond\n", timeout=120,
+    )  # fmt: skip
+    # then both answers came, the server started once, and it is gone after the chat
+    assert result.returncode == 0, result.stderr
+    assert "first answer" in result.stdout and "second answer" in result.stdout
+    pids = pid_file.read_text().split()
+    assert len(pids) == 1
+    assert not process_alive(int(pids[0]))

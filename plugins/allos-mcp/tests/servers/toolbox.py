@@ -1,6 +1,6 @@
 """A small stdio MCP server on the SDK's MCPServer: annotated tools, rich results, a crash.
 
-Writes its pid to the file named in argv[1] (when given), so tests can check it was stopped.
+Appends its pid to the file named in argv[1] (when given), so tests can check it was stopped.
 """
 
 import base64
@@ -17,9 +17,9 @@ from mcp_types import (
     ToolAnnotations,
 )
 
-if len(sys.argv) > 1:
-    with open(sys.argv[1], "w") as file:
-        file.write(str(os.getpid()))
+if len(sys.argv) > 1:  # one line per start
+    with open(sys.argv[1], "a") as file:
+        file.write(f"{os.getpid()}\n")
 
 server = MCPServer("toolbox")
 
