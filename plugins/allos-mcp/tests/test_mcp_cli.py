@@ -264,3 +264,49 @@ def test_allos_chat_starts_a_server_once_for_the_whole_chat_and_stops_it_at_the_
     pids = pid_file.read_text().split()
     assert len(pids) == 1
     assert not process_alive(int(pids[0]))
+
+
+def test_ctrl_c_in_a_chat_stops_the_call_not_the_server(tmp_path, ws):
+    # given a chat whose first message makes a server tool hang
+    pexpect = pytest.importorskip("pexpect")
+    pid_file = tmp_path / "toolbox.pids"
+    env = subprocess_env(tmp_path, TERM="dumb", ALLOS_MCP_LOG_DIR=str(tmp_path / "l"))
+    Path(env["ALLOS_CONFIG_FILE"]).write_text(toml_server("tb", *toolbox(str(pid_file))))
+    stall = {"tool_calls": [{"name": "mcp__tb__stall", "arguments": {}}]}
+    echo = {"tool_calls": [{"name": "mcp__tb__echo", "arguments": {"text": "again"}}]}
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([stall, echo, "the server still answers"]))
+    args = ["chat", "-p", "scripted", "-m", str(script), "--workspace", str(ws)]
+    child = pexpect.spawn(ALLOS, args, env=env, encoding="utf-8", timeout=60, dimensions=(40, 200))
+    try:
+        child.expect_exact("› ")
+        child.sendline("hang please")
+        child.expect_exact("mcp__tb__stall")
+        # when the user presses Ctrl-C during the call, then asks again
+        child.sendintr()
+        child.expect_exact("interrupted")
+        child.expect_exact("› ")
+        child.sendline("try the other tool")
+        # then the same server answers the next call, and leaving the chat stops it
+        child.expect_exact("the server still answers")
+        child.expect_exact("› ")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    (session,) = Path(env["ALLOS_SESSIONS_DIR"]).glob("*.json")
+    results = [
+        part
+        for message in json.loads(session.read_text())["messages"]
+        for part in message.get("parts", [])
+        if part.get("type") == "tool_result"
+    ]
+    assert [(r["name"], r["is_error"]) for r in results] == [
+        ("mcp__tb__stall", True),
+        ("mcp__tb__echo", False),
+    ]
+    assert results[1]["content"] == "echo: again"
+    pids = pid_file.read_text().split()
+    assert len(pids) == 1
+    assert not process_alive(int(pids[0]))
