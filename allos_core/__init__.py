@@ -29,6 +29,7 @@ _EXPORTS = {
     "ToolContext": "allos_core.tools",
     "ToolResult": "allos_core.tools",
     "tool": "allos_core.tools",
+    "ToolSource": "allos_core.tool_sources",
     "PluginManager": "allos_core.plugins",
     "create_plugin_manager": "allos_core.plugins",
     "Decision": "allos_core.permissions",
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
         ToolSchema,
     )
     from allos_core.sessions import Session
+    from allos_core.tool_sources import ToolSource
     from allos_core.tools import Tool, ToolContext, ToolResult, tool
 
 

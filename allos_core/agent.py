@@ -84,6 +84,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_core.output import StructuredOutput
     from allos_core.plugins import PluginManager
     from allos_core.sessions import Session
+    from allos_core.tool_sources import ToolSource, ToolSourceRunner
 
 __all__ = ["Agent", "AskFunction", "PermissionRequest", "RunResult"]
 
@@ -177,7 +178,10 @@ class Agent:
     are the user's rules, ``yes`` approves every ``ask`` (a ``deny`` still wins), and ``ask``
     is called for each ``ask`` decision (with none, an ``ask`` becomes a ``deny`` that says how
     to allow the call). ``session`` (a :class:`~allos_core.sessions.Session`, a name or a path)
-    is resumed if it exists and saved after every turn.
+    is resumed if it exists and saved after every turn. ``tool_sources`` (MCP servers and other
+    :class:`~allos_core.tool_sources.ToolSource` objects) start when a run first needs tools and
+    stop when it ends; their tools join the run under each source's prefix. With
+    ``keep_tool_sources=True`` they start once and serve every run until :meth:`close`.
 
     ``output_type`` (a pydantic model, dataclass, TypedDict, JSON schema dict, or a list or union
     of them) makes every run end with a validated value in ``result.output`` (see
@@ -220,6 +224,8 @@ class Agent:
         output_retries: int = 3,
         max_cost: float | None = None,
         prices: Mapping[str, Any] | None = None,
+        tool_sources: list[ToolSource] | None = None,
+        keep_tool_sources: bool = False,
     ) -> None:
         self._plugin_manager = plugin_manager
         if plugin_manager is not None or strict_from_env():
@@ -258,9 +264,10 @@ class Agent:
             deps=deps,
         )
         from allos_core.prompts import build_system_prompt
+        from allos_core.tool_sources import source_summaries
 
         self.system_prompt = build_system_prompt(
-            self._tools.values(),
+            [*self._tools.values(), *source_summaries(tool_sources or [])],
             self.workspace,
             system_prompt=system_prompt,
             append=append_system_prompt,
@@ -280,6 +287,10 @@ class Agent:
         self._messages: list[Message] = self._initial_messages()
         #: tool-call ids used in this conversation (built on first use; see _unique_call_ids)
         self._call_ids: set[str] | None = None
+        #: started for each run, stopped when it ends (see allos_core.tool_sources)
+        self.tool_sources: list[ToolSource] = list(tool_sources or [])
+        self.keep_tool_sources = keep_tool_sources
+        self._source_runner: ToolSourceRunner | None = None
 
     # -- set-up --------------------------------------------------------------------------------
     def _rule_allows(self, tool_name: str, subject: str) -> str | None:
@@ -550,6 +561,8 @@ class Agent:
             except Exception as exc:
                 logger.exception("the agent run failed")
                 state.stop("error", f"{type(exc).__name__}: {exc}")
+            finally:
+                await self._stop_tool_sources()
             result = self._finish(state)
         finally:
             self._running = False
@@ -564,6 +577,7 @@ class Agent:
         provider = self.provider
         self._emit(state, ev.RunStarted(state.task, provider.name, provider.model))
         self.pricer.warm_up(provider)
+        await self._start_tool_sources(state)
         schemas = self.tool_schemas()
         while True:
             if self.max_iterations is not None and state.iterations >= self.max_iterations:
@@ -701,6 +715,60 @@ class Agent:
                 provider=provider.name,
             )
         return response
+
+    # -- tool sources --------------------------------------------------------------------------
+    async def _start_tool_sources(self, state: _RunState) -> None:
+        if not self.tool_sources:
+            return
+        from allos_core.tool_sources import ToolSourceRunner
+
+        def failed(source: ToolSource, error: str) -> None:
+            self._emit(state, ev.ToolSourceFailed(source.name, error))
+
+        if self._source_runner is not None:  # kept from an earlier run
+            self._source_runner.on_failure = failed
+            return
+        runner = self._source_runner = ToolSourceRunner(
+            self.tool_sources, on_failure=failed, hosted=self.keep_tool_sources
+        )
+        try:
+            self._tools.update(await runner.start(taken=self._tools))
+        except BaseException:  # interrupted while starting: the next run starts afresh
+            await self._stop_tool_sources(force=True)
+            raise
+        self._schemas = None
+        for status in runner.statuses:
+            if status.state == "running":
+                source = status.source.name
+                self._emit(state, ev.ToolSourceStarted(source, len(status.tools), status.seconds))
+
+    async def _stop_tool_sources(self, *, force: bool = False) -> None:
+        if self.keep_tool_sources and not force:
+            return
+        runner = self._take_source_runner()
+        if runner is not None:
+            await runner.stop()
+
+    def _take_source_runner(self) -> ToolSourceRunner | None:
+        runner, self._source_runner = self._source_runner, None
+        if runner is not None:
+            for status in runner.statuses:
+                for name in status.tools:
+                    self._tools.pop(name, None)
+            self._schemas = None
+        return runner
+
+    def close(self) -> None:
+        """Stop the tool sources kept running between runs (``keep_tool_sources``)."""
+        runner = self._take_source_runner()
+        if runner is not None:
+            runner.stop_blocking()
+
+    async def aclose(self) -> None:
+        """The asynchronous :meth:`close`."""
+        runner = self._take_source_runner()
+        if runner is not None:
+            await runner.stop()
 
     # -- tool calls ----------------------------------------------------------------------------
     async def _run_tools(self, state: _RunState, calls: list[ToolCallPart]) -> None:

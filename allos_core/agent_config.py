@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_core.plugins import PluginManager
     from allos_core.providers import Provider
     from allos_core.sessions import Session
+    from allos_core.tool_sources import ToolSource
     from allos_core.tools import Tool
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,6 +62,8 @@ class AgentConfig:
     output_retries: int = 3
     max_cost: float | None = None
     prices: Mapping[str, Any] | None = None
+    tool_sources: list[ToolSource] | None = None
+    keep_tool_sources: bool = False
 
     def arguments(self) -> dict[str, Any]:
         """The fields as keyword arguments of ``Agent``."""

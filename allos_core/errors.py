@@ -116,3 +116,7 @@ class ToolArgumentsError(AllosError):
 
 class SessionError(AllosError):
     """A session file is missing, corrupt, or written by a newer Allos."""
+
+
+class ToolSourceError(AllosError):
+    """A tool source (an MCP server, ...) failed to start, or stopped working during a run."""

@@ -133,3 +133,22 @@ class RunStopped(Event):
     usage: Usage | None = None
     iterations: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ToolSourceStarted(Event):
+    """A tool source (an MCP server, ...) started and offers ``tools`` tools."""
+
+    type: ClassVar[str] = "tool_source_started"
+    source: str
+    tools: int
+    seconds: float = 0.0
+
+
+@dataclass
+class ToolSourceFailed(Event):
+    """A tool source failed to start or stopped working; the run goes on without its tools."""
+
+    type: ClassVar[str] = "tool_source_failed"
+    source: str
+    error: str

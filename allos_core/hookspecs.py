@@ -26,10 +26,14 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping
+    from pathlib import Path
+
     from allos_core.events import Event
     from allos_core.messages import ToolCallPart
     from allos_core.permissions import PermissionDecision
     from allos_core.providers import Provider
+    from allos_core.tool_sources import ToolSource
     from allos_core.tools import Tool, ToolContext, ToolResult
 
 PROJECT_NAME = "allos"
@@ -146,4 +150,23 @@ class AllosHookSpecs:
         Called only when the command line meets a name it does not know, and by
         ``allos plugins list``. On error: the plugin is marked ``failed`` and its commands are
         missing; the rest of the CLI works. Conflict: as for tools (``[plugins.commands]``).
+        """
+
+    @hookspec
+    def allos_tool_sources(
+        self, settings: Mapping[str, Any], workspace: Path, workspace_trusted: bool
+    ) -> list[ToolSource]:
+        """Return the :class:`~allos_core.tool_sources.ToolSource` objects configured for a run.
+
+        For tools that exist only once something is started (an MCP server, an OpenAPI spec).
+        ``settings`` are the user's plugin sections, read-only (``settings["mcp"]["servers"]``);
+        the workspace's own sections are in it only when the workspace is trusted.
+        ``workspace_trusted`` says whether configuration the plugin reads from the workspace
+        itself (a ``.mcp.json``) may be used: a workspace-defined source that starts a program
+        needs trust, like an allow rule.
+
+        Called when an agent is built: return sources configured but not started (cheap). The
+        core starts them when a run first needs tools (in parallel, each with its start-up
+        timeout), lists their tools under each source's ``prefix``, reports a source that fails
+        in one line and goes on without it, and stops every source when the run ends.
         """

@@ -73,6 +73,7 @@ class ChatLoop:
             options.session = default_session_name()
         self.setup = build_agent(options, on_event=self._on_event, ask=ask)
         self.agent = self.setup.agent
+        self.agent.keep_tool_sources = True  # MCP servers start once per chat, not per message
         self.provider = self.setup.choice.name
         self.model = getattr(getattr(self.agent, "provider", None), "model", None)
         self.model = self.model or self.setup.choice.model or "default"
@@ -111,6 +112,7 @@ class ChatLoop:
                     self.turn(text)
         finally:
             self._save_history()
+            self.agent.close()
         session = self.agent.session
         if session is not None and session.path is not None and Path(session.path).exists():
             from allos_core.cli.invocation import allos_command

@@ -141,10 +141,14 @@ def tools() -> None:
 @tools.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with each tool's schema).")
 def tools_list(as_json: bool) -> None:
-    """List tools with their description, default permission and argument schema."""
+    """List tools with their description, default permission and argument schema.
+
+    Tools of configured tool sources (MCP servers, ...) are included: the sources are started
+    for the listing and stopped after it.
+    """
     manager = _manager()
     rows = []
-    for name, tool in sorted(manager.tools().items()):
+    for name, tool in sorted({**manager.tools(), **_source_tools(manager)}.items()):
         try:
             schema = tool.parameters_schema()
         except Exception as exc:
@@ -182,6 +186,22 @@ def tools_list(as_json: bool) -> None:
         )
     out_console().print(table)
     _print_conflicts(manager)
+
+
+def _source_tools(manager: Any) -> dict[str, Any]:
+    """The tools of the configured tool sources; a failing source is one warning line."""
+    from allos_core.tool_sources import configured_tool_sources, list_source_tools
+
+    sources = configured_tool_sources(manager)
+    if not sources:
+        return {}
+    from allos_core.cli.ui import print_warning
+
+    def failed(source: Any, error: str) -> None:
+        print_warning("warning", f"tool source {source.name}: {error}")
+
+    tools, _statuses = list_source_tools(sources, on_failure=failed)
+    return tools
 
 
 def _print_conflicts(manager: Any) -> None:

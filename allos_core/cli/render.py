@@ -323,6 +323,19 @@ class Renderer:
             text.append((prefix if index == 0 else " " * len(prefix)) + _clip(line) + "\n", style)
         self.err.print(text, end="", soft_wrap=True)
 
+    def on_tool_source_started(self, event: Any) -> None:
+        if self.verbose:
+            self.pause()
+            self.note(f"tools from {event.source}: {event.tools} ({event.seconds:.1f}s to start)")
+
+    def on_tool_source_failed(self, event: Any) -> None:
+        from allos_core.cli.ui import print_warning
+
+        self.pause()
+        line = f"tool source {event.source}: {event.error}; going on without it"
+        # the name and the error may come from a hostile project or server: no control codes
+        print_warning("warning", "".join(ch if ch.isprintable() else " " for ch in line))
+
     def on_usage(self, event: Any) -> None:
         self.total_usage = event.total
 

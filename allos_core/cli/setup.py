@@ -218,8 +218,21 @@ def build_agent(
         max_cost=settings.max_cost,
         prices=settings.prices,
         output_type=output_type,
+        tool_sources=_tool_sources(manager, settings, options) if tools is None else None,
     )
     return AgentSetup(agent, settings, choice, manager)
+
+
+def _tool_sources(manager: PluginManager, settings: Settings, options: AgentOptions) -> list[Any]:
+    """The plugins' tool sources (MCP servers, ...): offered with every tool (no ``-t``)."""
+    from allos_core.tool_sources import collect_tool_sources
+
+    return collect_tool_sources(
+        manager,
+        settings.plugin_settings(),
+        options.workspace or Path.cwd(),
+        workspace_trusted=settings.workspace_trusted,
+    )
 
 
 def provider_for_switch(
