@@ -146,7 +146,7 @@ def build_tool_server(workspace: Path, *, trust_workspace: bool = False) -> Tool
         answer = rules.decide_one("read_file", relative_path, path_like=True, workspace=root)
         return answer is not None and answer.decision == "deny"
 
-    context = ToolContext(
+    context: ToolContext[None] = ToolContext(
         workspace=root, read_denied=read_denied, settings=settings.plugin_settings()
     )
     return ToolServer(manager.tools(), context, rules=rules, plugin_manager=manager)
