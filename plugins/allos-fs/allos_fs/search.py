@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from allos_core.tools import ToolContext, ToolResult, run_in_thread
+from allos_core.workspace_fs import UnsafePathError
 from allos_fs.base import PathTool, folder_alias, read_withheld, resolve, withheld_note
 from allos_fs.files import (
     SNIFF_BYTES,
@@ -37,21 +39,30 @@ MAX_GREP_FILE_BYTES = 10 * 1024 * 1024
 
 def _start_folder(context: ToolContext, raw: str) -> tuple[Path, str]:
     real, rel = resolve(context, raw or ".")
-    if not real.exists():
+    if not context.fs.exists(rel):
         raise FileToolError(f"{rel}: no such folder")
     return real, rel
 
 
+def _is_dir(context: ToolContext, rel: str) -> bool:
+    """Whether ``rel`` is a real folder (checked beneath the workspace, symlinks not followed)."""
+    try:
+        return stat.S_ISDIR(context.fs.lstat(rel).st_mode)
+    except (OSError, UnsafePathError):
+        return False
+
+
 def _inside_file(context: ToolContext, entry: Entry) -> str | None:
-    """The real path of a file entry that may be read: regular files, and symlinks whose target
-    is a file inside the workspace. Anything pointing outside is skipped, never opened."""
+    """The canonical workspace-relative path of a file entry that may be read: regular files,
+    and symlinks whose target is a file inside the workspace. Anything pointing outside is
+    skipped, never opened."""
     if not entry.is_symlink:
-        return entry.path
+        return entry.rel
     try:
         target = context.resolve_path(entry.path)
     except Exception:
         return None
-    return str(target) if target.is_file() else None
+    return context.relative(target) if target.is_file() else None
 
 
 # -- glob -----------------------------------------------------------------------------------------
@@ -88,14 +99,14 @@ class Glob(PathTool):
                 "search as `path` and a pattern relative to it"
             )
         base, base_rel = _start_folder(context, args.path)
-        if not base.is_dir():
+        if not _is_dir(context, base_rel):
             raise FileToolError(f"{base_rel} is a file; `path` must be a folder")
         prefix, rest = literal_prefix(pattern)
         start = base
         written = args.path or "."
         if prefix:
-            start, _ = resolve(context, os.path.join(base, prefix))
-            if not start.is_dir():
+            start, start_rel_ = resolve(context, os.path.join(base, prefix))
+            if not _is_dir(context, start_rel_):
                 return ToolResult(_no_match(pattern, base_rel), metadata={"matches": 0})
             written = os.path.join(written, prefix)
         alias = folder_alias(context, written, start) if context.read_denied else None
@@ -112,9 +123,10 @@ class Glob(PathTool):
                 continue
             target = None
             if entry.is_symlink:
-                target = _inside_file(context, entry)
-                if target is None:
+                inside = _inside_file(context, entry)
+                if inside is None:
                     continue
+                target = str(context.workspace / inside)
             if read_withheld(context, entry.rel, target, alias):
                 withheld += 1
                 continue
@@ -199,13 +211,13 @@ class Grep(PathTool):
         skipped_large = 0
         withheld = 0
         cut = False
-        for file_path, rel, target in _files_to_search(context, start, file_filter):
+        for open_rel, rel, target in _files_to_search(context, start, start_rel, file_filter):
             # checked before the file is opened: a denied file's contents never reach the model,
             # and every denied file counts (not only matching ones, which would leak a match)
             if read_withheld(context, rel, target, alias):
                 withheld += 1
                 continue
-            matches = _search_file(file_path, rel, regex, prefilter)
+            matches = _search_file(context, open_rel, rel, regex, prefilter)
             if matches is None:
                 skipped_large += 1
                 continue
@@ -284,31 +296,37 @@ def _file_filter(pattern: str, start: Path, context: ToolContext):  # type: igno
 def _files_to_search(
     context: ToolContext,
     start: Path,
+    start_rel: str,
     file_filter: Callable[[str, str], bool] | None,
 ) -> Iterator[tuple[str, str, str | None]]:
-    """``(real_path, rel, symlink_target)`` for each file to search; the target is None unless
-    the entry is a symlink (then it is the real path, checked against deny rules too)."""
-    if not start.is_dir():
-        rel = context.relative(start)
-        yield str(start), rel, None
+    """``(open_rel, rel, symlink_target)`` for each file to search: the canonical path to open
+    beneath the workspace, the path as listed, and (for a symlink only) its real path, which is
+    checked against deny rules too."""
+    if not _is_dir(context, start_rel):
+        yield start_rel, start_rel, None
         return
     for entry in walk(context.workspace, start, dirs_first=False):
         if entry.is_dir:
             continue
         if file_filter is not None and not file_filter(entry.rel, entry.name):
             continue
-        real = _inside_file(context, entry)
-        if real is not None:
-            yield real, entry.rel, real if entry.is_symlink else None
+        real_rel = _inside_file(context, entry)
+        if real_rel is not None:
+            target = str(context.workspace / real_rel) if entry.is_symlink else None
+            yield real_rel, entry.rel, target
 
 
 def _search_file(
-    path: str, rel: str, regex: re.Pattern[str], prefilter: re.Pattern[str] | None
+    context: ToolContext,
+    open_rel: str,
+    rel: str,
+    regex: re.Pattern[str],
+    prefilter: re.Pattern[str] | None,
 ) -> list[tuple[int, str]] | None:
     """Matching ``(line_number, text)`` pairs; None when the file is too large to search."""
     try:
-        fd, info = open_regular_stat(path, rel)
-    except FileToolError:
+        fd, info = open_regular_stat(context.fs, open_rel)
+    except (FileToolError, UnsafePathError):
         return []
     try:
         if info.st_size > MAX_GREP_FILE_BYTES:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 from allos_fs import listing, search
 from allos_fs.ignore import walk
 from allos_fs.patterns import compile_glob, expand_braces
 from allos_fs.tools import glob, grep, list_directory
 
 from allos_core.tools import ToolContext
+from allos_core.workspace_fs import WorkspaceFS
 
 
 def make_tree(root, files: dict[str, str]) -> None:
@@ -256,13 +255,13 @@ async def test_grep_no_match_and_missing_path(ws, call):
 def test_walker_never_enters_ignored_folders(ws, monkeypatch):
     make_tree(ws, PROJECT)
     seen: list[str] = []
-    real_scandir = os.scandir
+    real_scandir = WorkspaceFS.scandir
 
-    def spy(path):
-        seen.append(os.path.relpath(path, ws))
-        return real_scandir(path)
+    def spy(self, rel="."):
+        seen.append(rel)
+        return real_scandir(self, rel)
 
-    monkeypatch.setattr(os, "scandir", spy)
+    monkeypatch.setattr(WorkspaceFS, "scandir", spy)
     list(walk(ToolContext(workspace=ws).workspace, ToolContext(workspace=ws).workspace))
     assert "node_modules" not in seen and "build" not in seen and ".git" not in seen
     assert "docs/drafts" not in seen and "src" in seen

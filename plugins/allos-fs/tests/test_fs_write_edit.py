@@ -53,7 +53,7 @@ async def test_failed_write_leaves_the_old_file_and_no_temp(ws, call, monkeypatc
     target = ws / "keep.txt"
     target.write_text("original\n")
 
-    def broken_replace(src, dst):
+    def broken_replace(src, dst, **_dir_fds):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
