@@ -86,6 +86,10 @@ class ChatLoop:
     def start(self) -> None:
         self._setup_history()
         self.banner()
+        from allos_core.cli.header import header_lines
+
+        for line in header_lines(self.setup):
+            self.renderer.note(line)
         try:
             while self.running:
                 try:
