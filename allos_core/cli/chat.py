@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from allos_core.cli.options import agent_options
+from allos_core.terminal import safe_markup
 
 SLASH_HELP = [
     ("/help", "show this list"),
@@ -116,14 +117,14 @@ class ChatLoop:
             )
 
     def banner(self) -> None:
-        from rich.markup import escape
+        from allos_core.terminal import safe_markup
 
         session = self.agent.session
         name = getattr(session, "name", None) or "-"
         resumed = len([m for m in self.agent.messages if m.role != "system"])
         self.console.print(
-            f"[bold]allos chat[/] · {escape(self.provider)} · {escape(str(self.model))}"
-            f" · session {escape(name)}" + (f" ({resumed} messages)" if resumed else "")
+            f"[bold]allos chat[/] · {safe_markup(self.provider)} · {safe_markup(str(self.model))}"
+            f" · session {safe_markup(name)}" + (f" ({resumed} messages)" if resumed else "")
         )
         self.console.print("[dim]/help for commands · Ctrl-C stops a turn · Ctrl-D leaves[/]")
 
@@ -202,23 +203,23 @@ class ChatLoop:
             self.console.print("[yellow]interrupted[/]")
 
     def cmd_help(self, _: str) -> None:
-        from rich.markup import escape
+        from allos_core.terminal import safe_markup
 
         for usage, description in SLASH_HELP:
-            self.console.print(f"  [bold]{escape(usage):<24}[/] {description}")
+            self.console.print(f"  [bold]{safe_markup(usage):<24}[/] {description}")
         self.console.print(
             '  [dim]end a line with \\ to continue it; """ on its own line starts a block[/]'
         )
 
     def cmd_model(self, rest: str) -> None:
         if not rest:
-            self.console.print(f"{self.provider} · {self.model}")
+            self.console.print(f"{safe_markup(self.provider)} · {safe_markup(self.model)}")
             return
         self.switch(self.provider, rest)
 
     def cmd_provider(self, rest: str) -> None:
         if not rest:
-            self.console.print(f"{self.provider} · {self.model}")
+            self.console.print(f"{safe_markup(self.provider)} · {safe_markup(self.model)}")
             return
         parts = rest.split()
         self.switch(parts[0], parts[1] if len(parts) > 1 else None)
@@ -234,17 +235,18 @@ class ChatLoop:
         provider = cls(model=model or configured_model, **options)
         self.agent.set_provider(provider)
         self.provider, self.model = name, provider.model
-        self.console.print(f"[green]now using[/] {name} · {provider.model}")
+        self.console.print(
+            f"[green]now using[/] {safe_markup(name)} · {safe_markup(provider.model)}"
+        )
 
     def cmd_tools(self, _: str) -> None:
-        from rich.markup import escape
-
         from allos_core.cli.ui import first_sentence
+        from allos_core.terminal import safe_markup
 
         for name, tool in sorted(self.agent.tools.items()):
             self.console.print(
-                f"  [bold]{escape(name)}[/] [dim]({tool.default_permission})[/] "
-                f"{escape(first_sentence(tool.description))}"
+                f"  [bold]{safe_markup(name)}[/] [dim]({tool.default_permission})[/] "
+                f"{safe_markup(first_sentence(tool.description))}"
             )
 
     def cmd_session(self, _: str) -> None:
@@ -252,10 +254,11 @@ class ChatLoop:
         usage = self.agent.usage
         messages = len([m for m in self.agent.messages if m.role != "system"])
         where = f"{session.name} ({session.path})" if session is not None else "not saved"
-        self.console.print(f"session {where}")
+        self.console.print(f"session {safe_markup(where)}")
         self.console.print(
             f"  {messages} messages · {usage.input_tokens:,} tokens in · "
-            f"{usage.output_tokens:,} out · {self.provider} · {self.model}"
+            f"{usage.output_tokens:,} out · {safe_markup(self.provider)} · "
+            f"{safe_markup(self.model)}"
         )
 
     def cmd_compact(self, _: str) -> None:

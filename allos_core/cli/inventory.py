@@ -53,6 +53,8 @@ def plugins_list(as_json: bool, verbose: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from allos_core.terminal import neutralise as safe
+
     table = Table(title="Allos plugins", title_justify="left")
     for column in ("plugin", "distribution", "version", "group", "registers", "status"):
         table.add_column(column, overflow="fold")
@@ -65,24 +67,24 @@ def plugins_list(as_json: bool, verbose: bool) -> None:
         )
         status = Text(info.status, style=colours.get(info.status, "white"))
         if info.error:
-            status.append("\n" + info.error, style="dim")
+            status.append("\n" + safe(info.error), style="dim")
         table.add_row(
-            Text(info.name),
-            Text(info.distribution or "-"),
-            Text(info.version or "-"),
-            Text(info.group),
-            Text(registers or "-"),
+            Text(safe(info.name)),
+            Text(safe(info.distribution or "-")),
+            Text(safe(info.version or "-")),
+            Text(safe(info.group)),
+            Text(safe(registers or "-")),
             status,
         )
     console = out_console()
     console.print(table)
     for conflict in manager.conflicts:
-        console.print(Text.assemble(("conflict: ", "yellow"), conflict))
+        console.print(Text.assemble(("conflict: ", "yellow"), safe(conflict)))
     if verbose:
         for info in infos:
             if info.traceback:
-                console.print(Text.assemble("\n", (info.name, "bold"), " traceback:"))
-                console.print(Text(info.traceback), end="")
+                console.print(Text.assemble("\n", (safe(info.name), "bold"), " traceback:"))
+                console.print(Text(safe(info.traceback)), end="")
 
 
 @click.group()
@@ -115,8 +117,9 @@ def providers_list(as_json: bool) -> None:
         click.echo(json.dumps({"providers": rows}, indent=2))
         _print_conflicts(manager)
         return
-    from rich.markup import escape
     from rich.table import Table
+
+    from allos_core.terminal import safe_markup
 
     table = Table(title="Allos providers", title_justify="left")
     for column in ("provider", "default model", "configured", "description"):
@@ -125,9 +128,9 @@ def providers_list(as_json: bool) -> None:
         mark = "[green]yes[/]" if row["configured"] else "[yellow]no[/]"
         table.add_row(
             row["name"],
-            escape(str(row["default_model"] or "-")),
-            f"{mark} [dim]{escape(row['detail'])}[/]",
-            escape(row["description"] or ""),
+            safe_markup(str(row["default_model"] or "-")),
+            f"{mark} [dim]{safe_markup(row['detail'])}[/]",
+            safe_markup(row["description"] or ""),
         )
     out_console().print(table)
     _print_conflicts(manager)
@@ -162,8 +165,9 @@ def tools_list(as_json: bool) -> None:
         click.echo(json.dumps({"tools": rows}, indent=2))
         _print_conflicts(manager)
         return
-    from rich.markup import escape
     from rich.table import Table
+
+    from allos_core.terminal import safe_markup
 
     table = Table(title="Allos tools", title_justify="left")
     for column in ("tool", "permission", "arguments", "description"):
@@ -175,8 +179,8 @@ def tools_list(as_json: bool) -> None:
         table.add_row(
             row["name"],
             row["default_permission"],
-            escape(args),
-            escape(first_sentence(row["description"])),
+            safe_markup(args),
+            safe_markup(first_sentence(row["description"])),
         )
     out_console().print(table)
     _print_conflicts(manager)
@@ -184,12 +188,14 @@ def tools_list(as_json: bool) -> None:
 
 def _print_conflicts(manager: Any) -> None:
     if manager.conflicts:
-        from rich.markup import escape
-
         from allos_core.cli.ui import err_console
+        from allos_core.terminal import safe_markup
 
         for conflict in manager.conflicts:
-            err_console().print(f"[yellow]conflict:[/] {escape(conflict)}")
+            err_console().print(f"[yellow]conflict:[/] {safe_markup(conflict)}")
     failed = [i for i in manager.infos if i.status == "failed"]
     for info in failed:
-        print(f"warning: plugin {info.name} failed to load: {info.error}", file=sys.stderr)
+        from allos_core.terminal import neutralise
+
+        message = f"warning: plugin {info.name} failed to load: {info.error}"
+        print(neutralise(message), file=sys.stderr)
