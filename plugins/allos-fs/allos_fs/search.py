@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 import stat
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from allos_core.tools import ToolContext, ToolResult, run_in_thread
 from allos_core.workspace_fs import UnsafePathError
@@ -21,6 +21,7 @@ from allos_fs.files import (
 )
 from allos_fs.ignore import Entry, walk
 from allos_fs.patterns import compile_glob, literal_prefix, max_depth, normalize_glob
+from allos_fs.regex import compile_pattern
 
 if TYPE_CHECKING:  # pragma: no cover
     from allos_fs.args import GlobArgs, GrepArgs
@@ -35,6 +36,9 @@ MAX_GREP_CHARS = 60_000
 MAX_GREP_LINE_CHARS = 400
 #: grep skips files larger than this
 MAX_GREP_FILE_BYTES = 10 * 1024 * 1024
+#: grep stops starting new files after this many seconds and says it gave up (the regex engine
+#: is linear, so one file never takes long; a huge tree can)
+MAX_GREP_SECONDS = 30.0
 
 
 def _start_folder(context: ToolContext, raw: str) -> tuple[Path, str]:
@@ -175,7 +179,8 @@ class Grep(PathTool):
 
     name = "grep"
     description = (
-        "Search the contents of files with a Python regular expression, line by line. Prints "
+        "Search the contents of files with a regular expression (RE2 syntax: like Python's re, "
+        "without lookarounds or backreferences), line by line. Prints "
         "each matching line as `path:line_number:text`, paths relative to the workspace root. "
         "Searches a folder recursively (or one file), skipping .git, binary files and whatever "
         ".gitignore ignores. Narrow it with `path` and `glob` (e.g. *.py). Escape regex "
@@ -191,16 +196,11 @@ class Grep(PathTool):
         return await run_in_thread(self._grep, args, context)
 
     def _grep(self, args: GrepArgs, context: ToolContext) -> ToolResult:
-        flags = re.IGNORECASE if args.ignore_case else 0
         try:
-            regex = re.compile(args.pattern, flags)
-        except re.error as exc:
-            return ToolResult.error(
-                f"grep: invalid regular expression {args.pattern!r}: {exc}. Patterns use Python "
-                "re syntax; put a backslash before ( ) [ ] { } . * + ? | ^ $ to match them "
-                "literally."
-            )
-        prefilter = _prefilter(args.pattern, flags)
+            compiled = compile_pattern(args.pattern, args.ignore_case)
+        except FileToolError as exc:
+            return ToolResult.error(str(exc))
+        regex, prefilter = compiled.line, compiled.whole
         start, start_rel = _start_folder(context, args.path)
         file_filter = _file_filter(args.glob, start, context) if args.glob else None
         alias = folder_alias(context, args.path or ".", start) if context.read_denied else None
@@ -211,7 +211,14 @@ class Grep(PathTool):
         skipped_large = 0
         withheld = 0
         cut = False
+        searched = 0
+        gave_up = False
+        deadline = time.monotonic() + MAX_GREP_SECONDS
         for open_rel, rel, target in _files_to_search(context, start, start_rel, file_filter):
+            if time.monotonic() >= deadline:
+                gave_up = True
+                break
+            searched += 1
             # checked before the file is opened: a denied file's contents never reach the model,
             # and every denied file counts (not only matching ones, which would leak a match)
             if read_withheld(context, rel, target, alias):
@@ -235,9 +242,18 @@ class Grep(PathTool):
                 size += len(text) + 1
             if cut:
                 break
-        metadata = {"matches": len(out), "files": files_with_matches}
+        metadata: dict[str, Any] = {"matches": len(out), "files": files_with_matches}
         if withheld:
             metadata["withheld"] = withheld
+        gave_up_note = ""
+        if gave_up:
+            metadata["gave_up"] = True
+            gave_up_note = (
+                f"[grep gave up after {MAX_GREP_SECONDS:g} s with {searched} files searched; "
+                "the results are incomplete. Narrow the search with `path` or `glob`.]"
+            )
+        if not out and gave_up:
+            return ToolResult(f"No matches so far. {gave_up_note}", metadata=metadata)
         if not out:
             where = "the workspace" if start_rel == "." else start_rel
             message = f"No matches for {args.pattern!r} in {where}"
@@ -262,25 +278,9 @@ class Grep(PathTool):
             )
         if withheld:
             out.append(f"[{withheld_note(withheld)}.]")
+        if gave_up_note:
+            out.append(gave_up_note)
         return ToolResult("\n".join(out), metadata=metadata)
-
-
-_LOOKAROUND = re.compile(r"\(\?<?[=!]|\\[AZ]")
-
-
-def _prefilter(pattern: str, flags: int) -> re.Pattern[str] | None:
-    """A whole-file regex that finds every file with a matching line (None when unsafe).
-
-    Searching the whole text once is much faster than line by line; only files it accepts are
-    searched per line. Lookarounds and \\A / \\Z can behave differently across line breaks, so
-    such patterns skip the prefilter.
-    """
-    if _LOOKAROUND.search(pattern):
-        return None
-    try:
-        return re.compile(pattern, flags | re.MULTILINE)
-    except re.error:  # pragma: no cover - compiled fine without MULTILINE
-        return None
 
 
 def _file_filter(pattern: str, start: Path, context: ToolContext):  # type: ignore[no-untyped-def]
@@ -320,8 +320,8 @@ def _search_file(
     context: ToolContext,
     open_rel: str,
     rel: str,
-    regex: re.Pattern[str],
-    prefilter: re.Pattern[str] | None,
+    regex: Any,
+    prefilter: Any | None,
 ) -> list[tuple[int, str]] | None:
     """Matching ``(line_number, text)`` pairs; None when the file is too large to search."""
     try:
