@@ -148,7 +148,10 @@ class Renderer:
     # -- dispatch ----------------------------------------------------------------------------------
     def __call__(self, event: Any) -> None:
         if self.json_lines:
-            self.out.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
+            from allos_core.event_bounds import bounded_data
+
+            data = bounded_data(event.to_dict())
+            self.out.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
             self.out.flush()
             return
         handler = getattr(self, f"on_{event.type}", None)
