@@ -149,7 +149,11 @@ class ToolContext:
         """
         from allos_core.workspace_fs import WorkspaceFS
 
-        return WorkspaceFS(self.workspace)
+        cached = self.__dict__.get("_fs")
+        if cached is None or cached.root != self.workspace:
+            cached = WorkspaceFS(self.workspace, resolved=True)
+            self.__dict__["_fs"] = cached
+        return cached
 
     def lexical_relative(self, path: str | os.PathLike[str]) -> str | None:
         """``path`` relative to the workspace *as written*: ``.`` and ``..`` collapsed, symlinks

@@ -116,16 +116,19 @@ def _load_openat2() -> object | None:
             libc = ctypes.CDLL(None, use_errno=True)
             syscall = libc.syscall
             syscall.restype = ctypes.c_long
+            # fixed argument types: each call converts plain ints without building ctypes objects
+            syscall.argtypes = (
+                ctypes.c_long,
+                ctypes.c_int,
+                ctypes.c_char_p,
+                ctypes.POINTER(OpenHow),
+                ctypes.c_size_t,
+            )
+            size = ctypes.sizeof(OpenHow)
+            resolve = _RESOLVE_BENEATH | _RESOLVE_NO_MAGICLINKS
 
             def openat2(dir_fd: int, name: bytes, flags: int, mode: int) -> int:
-                how = OpenHow(flags, mode, _RESOLVE_BENEATH | _RESOLVE_NO_MAGICLINKS)
-                result = syscall(
-                    ctypes.c_long(_SYS_OPENAT2),
-                    ctypes.c_int(dir_fd),
-                    ctypes.c_char_p(name),
-                    ctypes.byref(how),
-                    ctypes.c_size_t(ctypes.sizeof(how)),
-                )
+                result = syscall(_SYS_OPENAT2, dir_fd, name, OpenHow(flags, mode, resolve), size)
                 if result < 0:
                     code = ctypes.get_errno()
                     raise OSError(code, os.strerror(code))
@@ -215,16 +218,37 @@ class WorkspaceFS:
     """Descriptor-relative file access inside one workspace folder.
 
     Every method takes a workspace-relative path. Descriptors it returns belong to the caller
-    (close them). The root folder itself is opened afresh for each operation, so an instance is
-    cheap, holds no descriptor and is safe to share between threads.
+    (close them). The workspace folder itself is opened once, on first use, and that descriptor
+    is kept for the instance's life (closed by :meth:`close` or when the instance is collected):
+    every lookup starts from it, so even renaming the workspace folder cannot redirect one. An
+    instance is safe to share between threads.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(os.path.realpath(root))
+    def __init__(self, root: str | os.PathLike[str], *, resolved: bool = False) -> None:
+        #: the workspace folder (real path; pass ``resolved=True`` when it already is one)
+        self.root = Path(root) if resolved else Path(os.path.realpath(root))
+        self._root_fd: int | None = None
 
     def open_root(self) -> int:
-        """A new descriptor of the workspace folder."""
-        return os.open(self.root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+        """A new descriptor of the workspace folder (the caller closes it)."""
+        return os.dup(self._root())
+
+    def _root(self) -> int:
+        fd = self._root_fd
+        if fd is None:
+            fd = os.open(self.root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+            self._root_fd = fd
+        return fd
+
+    def close(self) -> None:
+        """Close the workspace descriptor (it is reopened if the instance is used again)."""
+        fd, self._root_fd = self._root_fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()
 
     def open(self, rel: str | os.PathLike[str], flags: int = os.O_RDONLY, mode: int = 0o666) -> int:
         """``os.open`` of ``rel`` beneath the workspace; :class:`UnsafePathError` if it would leave.
@@ -233,15 +257,11 @@ class WorkspaceFS:
         """
         text = os.fspath(rel)
         parts = split_relative(text)
-        root_fd = self.open_root()
-        try:
-            if not _DIR_FD_OK:  # pragma: no cover - Windows: no descriptor-relative calls
-                return os.open(self.root.joinpath(*parts), flags | _O_BINARY, mode)
-            if _load_openat2() is not None:
-                return _openat2_beneath(root_fd, parts, flags, mode, text)
-            return _walk_beneath(root_fd, parts, flags, mode, text)
-        finally:
-            os.close(root_fd)
+        if not _DIR_FD_OK:  # pragma: no cover - Windows: no descriptor-relative calls
+            return os.open(self.root.joinpath(*parts), flags | _O_BINARY, mode)
+        if _load_openat2() is not None:
+            return _openat2_beneath(self._root(), parts, flags, mode, text)
+        return _walk_beneath(self._root(), parts, flags, mode, text)
 
     def open_dir(self, rel: str | os.PathLike[str]) -> int:
         """A descriptor of the folder ``rel`` (``NotADirectoryError`` when it is not one)."""

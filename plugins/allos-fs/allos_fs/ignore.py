@@ -124,7 +124,9 @@ class Entry(NamedTuple):
     depth: int  # 1 for the start folder's children
 
 
-def _chain_to(workspace: Path, start: Path, use_gitignore: bool) -> tuple[IgnoreFile, ...]:
+def _chain_to(
+    workspace: Path, start: Path, use_gitignore: bool, fs: WorkspaceFS
+) -> tuple[IgnoreFile, ...]:
     """The ignore files of the workspace root and every folder down to ``start`` (inclusive).
 
     When a folder on the way is itself ignored, the user named an ignored area explicitly (say
@@ -133,7 +135,6 @@ def _chain_to(workspace: Path, start: Path, use_gitignore: bool) -> tuple[Ignore
     if not use_gitignore:
         return ()
     chain: tuple[IgnoreFile, ...] = ()
-    fs = WorkspaceFS(workspace)
     rel_parts: list[str] = []
     parts = start.relative_to(workspace).parts
     for index in range(len(parts) + 1):
@@ -155,6 +156,7 @@ def walk(
     hidden: bool = True,
     max_depth: int | None = None,
     dirs_first: bool = True,
+    fs: WorkspaceFS | None = None,
 ) -> Iterator[Entry]:
     """Walk ``start`` (a real folder inside ``workspace``) depth-first.
 
@@ -163,11 +165,13 @@ def walk(
     sorted). ``gitignore`` skips what ``.gitignore`` files ignore (the start folder itself is
     never skipped: naming a folder explicitly searches it); ``hidden=False`` skips names starting
     with ``.``; ``.git`` is always skipped; ``max_depth`` stops descending (1 = children only).
-    Unreadable folders are skipped silently.
+    Unreadable folders are skipped silently. Folders are opened through ``fs`` (the tool
+    context's resolver, :attr:`ToolContext.fs <allos_core.tools.ToolContext.fs>`; a new one for
+    ``workspace`` when not given).
     """
     root_rel = "" if start == workspace else start.relative_to(workspace).as_posix()
-    chain = _chain_to(workspace, start, gitignore)
-    fs = WorkspaceFS(workspace)
+    fs = fs or WorkspaceFS(workspace, resolved=True)
+    chain = _chain_to(workspace, start, gitignore, fs)
     stack = [
         _folder_entries(
             fs, str(start), root_rel, chain, 1, gitignore, hidden, dirs_first, load_own=False
@@ -227,13 +231,14 @@ def _folder_entries(
     dirs: list[Entry] = []
     others: list[Entry] = []
     prefix = f"{rel}/" if rel else ""
+    folder_prefix = folder.rstrip(os.sep) + os.sep
     for name, is_dir, is_symlink in raw:
         if name == GIT_DIR or (not hidden and name.startswith(".")):
             continue
         item_rel = prefix + name
         if chain and is_ignored(chain, item_rel, is_dir):
             continue
-        entry = Entry(os.path.join(folder, name), item_rel, name, is_dir, is_symlink, depth)
+        entry = Entry(folder_prefix + name, item_rel, name, is_dir, is_symlink, depth)
         (dirs if is_dir and dirs_first else others).append(entry)
     dirs.sort(key=lambda e: e.name)
     others.sort(key=lambda e: e.name)

@@ -60,6 +60,7 @@ class ListDirectory(PathTool):
             gitignore=args.recursive,
             hidden=not args.recursive,
             max_depth=None if args.recursive else 1,
+            fs=context.fs,
         )
         alias = folder_alias(context, args.path or ".", real) if context.read_denied else None
         lines: list[str] = []

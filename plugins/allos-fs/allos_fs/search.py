@@ -120,7 +120,9 @@ class Glob(PathTool):
         cut = len(start_rel) + 1 if start_rel else 0
         found: list[str] = []
         withheld = 0
-        for entry in walk(context.workspace, start, max_depth=depth, dirs_first=False):
+        for entry in walk(
+            context.workspace, start, max_depth=depth, dirs_first=False, fs=context.fs
+        ):
             if entry.is_dir:
                 continue
             if matcher.match(entry.rel[cut:]) is None:
@@ -305,7 +307,7 @@ def _files_to_search(
     if not _is_dir(context, start_rel):
         yield start_rel, start_rel, None
         return
-    for entry in walk(context.workspace, start, dirs_first=False):
+    for entry in walk(context.workspace, start, dirs_first=False, fs=context.fs):
         if entry.is_dir:
             continue
         if file_filter is not None and not file_filter(entry.rel, entry.name):
