@@ -29,6 +29,7 @@ import errno
 import os
 import stat
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,6 +229,7 @@ class WorkspaceFS:
         #: the workspace folder (real path; pass ``resolved=True`` when it already is one)
         self.root = Path(root) if resolved else Path(os.path.realpath(root))
         self._root_fd: int | None = None
+        self._lock = threading.Lock()
 
     def open_root(self) -> int:
         """A new descriptor of the workspace folder (the caller closes it)."""
@@ -236,13 +238,16 @@ class WorkspaceFS:
     def _root(self) -> int:
         fd = self._root_fd
         if fd is None:
-            fd = os.open(self.root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
-            self._root_fd = fd
+            with self._lock:  # tools run in threads: open the workspace exactly once
+                fd = self._root_fd
+                if fd is None:
+                    fd = os.open(self.root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+                    self._root_fd = fd
         return fd
 
     def close(self) -> None:
         """Close the workspace descriptor (it is reopened if the instance is used again)."""
-        fd, self._root_fd = self._root_fd, None
+        fd, self._root_fd = getattr(self, "_root_fd", None), None
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)
