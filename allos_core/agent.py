@@ -53,6 +53,7 @@ from allos_core.errors import (
     SessionError,
     ToolArgumentsError,
 )
+from allos_core.event_bounds import bounded_result
 from allos_core.messages import Message, ToolCallPart, ToolResultPart, Usage
 from allos_core.permissions import (
     Answer,
@@ -955,7 +956,9 @@ class Agent:
         )
         assert state.pending is not None
         state.pending[1][position] = part
-        self._emit(state, ev.ToolResultEvent(call, result, took))
+        # the event carries what the conversation keeps, not a tool's unbounded output
+        shown = bounded_result(result, self.max_tool_output_chars)
+        self._emit(state, ev.ToolResultEvent(call, shown, took))
 
     def _hook(self, name: str, **kwargs: Any) -> None:
         """Call an observer hook with read-only copies; a failing hook is reported, never fatal."""

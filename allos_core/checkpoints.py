@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import os
 import stat
@@ -183,7 +184,7 @@ class CheckpointLog:
             if relative in before or relative in too_large:
                 continue
             try:
-                before[relative] = _read(context.workspace / relative)
+                before[relative] = _read(context, relative)
             except _TooLarge:
                 too_large.add(relative)
         return Snapshot(before, too_large)
@@ -193,12 +194,11 @@ class CheckpointLog:
         checkpoint = self.current or self.begin_turn("")
         changed: list[FileChange] = []
         for relative in [*snapshot.before, *snapshot.too_large]:
-            target = context.workspace / relative
             try:
-                after = _read(target)
+                after = _read(context, relative)
                 after_hash = None if after is None else _sha256(after)
             except _TooLarge:
-                after_hash = _sha256_file(target)
+                after_hash = _sha256_file(context, relative)
             if relative in snapshot.before:
                 previous = snapshot.before[relative]
                 if (None if previous is None else _sha256(previous)) == after_hash:
@@ -267,13 +267,12 @@ def undo(context: Any, log: CheckpointLog, turns: int = 1, *, force: bool = Fals
             hint="restore it from version control",
         )
     changed_since: list[str] = []
-    paths: dict[str, Path] = {}
     for relative in target:
         try:
-            paths[relative] = Path(context.resolve_path(relative))
+            context.resolve_path(relative)
         except PathOutsideWorkspaceError as exc:
             raise UndoError(f"cannot undo {relative}: {exc}") from None
-        if _current_hash(paths[relative]) != expected[relative]:
+        if _current_hash(context, relative) != expected[relative]:
             changed_since.append(relative)
     if changed_since and not force:
         raise UndoError(
@@ -284,13 +283,11 @@ def undo(context: Any, log: CheckpointLog, turns: int = 1, *, force: bool = Fals
     restored: list[str] = []
     deleted: list[str] = []
     for relative, change in sorted(target.items()):
-        path = paths[relative]
         if change.before is None:
-            if path.is_file() or path.is_symlink():
-                path.unlink()
+            _remove(context, relative)
             deleted.append(relative)
         else:
-            _restore(path, change.before)
+            _restore(context, relative, change.before)
             restored.append(relative)
     for checkpoint in undone:
         log.checkpoints.remove(checkpoint)
@@ -356,54 +353,60 @@ def _relative(context: Any, path: str) -> str:
     return real.relative_to(context.workspace).as_posix()
 
 
-def _read(path: Path) -> bytes | None:
-    """The content of the regular file at ``path``; None when there is none (or not a file)."""
+def _read(context: Any, relative: str) -> bytes | None:
+    """The content of the regular file ``relative``; None when there is none (or not a file).
+
+    Opened beneath the workspace's descriptor (``context.fs``): a symlink swapped in cannot
+    make a snapshot or a restore reach outside.
+    """
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except (FileNotFoundError, NotADirectoryError):
+        return bytes(context.fs.read_bytes(relative, limit=MAX_SNAPSHOT_BYTES))
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            raise _TooLarge from None
         return None
-    except OSError:
+    except Exception:  # refused by the resolver: not a file we may read
         return None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        if info.st_size > MAX_SNAPSHOT_BYTES:
-            raise _TooLarge
-        data = handle.read(MAX_SNAPSHOT_BYTES + 1)
-        if len(data) > MAX_SNAPSHOT_BYTES:
-            raise _TooLarge
-        return data
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _sha256_file(path: Path) -> str | None:
+def _sha256_file(context: Any, relative: str) -> str | None:
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
+        fd = context.fs.open(relative, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except Exception:
         return None
+    with os.fdopen(fd, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
     return digest.hexdigest()
 
 
-def _current_hash(path: Path) -> str | None:
+def _current_hash(context: Any, relative: str) -> str | None:
     try:
-        data = _read(path)
+        data = _read(context, relative)
     except _TooLarge:
-        return _sha256_file(path)
+        return _sha256_file(context, relative)
     return None if data is None else _sha256(data)
 
 
-def _restore(path: Path, data: bytes) -> None:
-    from allos_core.files import atomic_write
-
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _restore(context: Any, relative: str, data: bytes) -> None:
+    folder = relative.rpartition("/")[0]
+    if folder:
+        context.fs.makedirs(folder)
     mode = None
-    with contextlib.suppress(OSError):
-        mode = stat.S_IMODE(os.stat(path, follow_symlinks=False).st_mode)
-    atomic_write(path, data, mode=mode)
+    with contextlib.suppress(Exception):
+        mode = stat.S_IMODE(context.fs.lstat(relative).st_mode)
+    context.fs.atomic_write(relative, data, mode=mode)
+
+
+def _remove(context: Any, relative: str) -> None:
+    parent, name = context.fs.open_parent(relative)
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=parent)
+    finally:
+        os.close(parent)

@@ -16,6 +16,11 @@ file the :class:`Session` did not load or write itself (use :meth:`Session.open`
 nor a corrupt file or one written by a newer Allos. Deleting refuses a file that is not an Allos
 session unless forced. A session records only the provider's name and model for each turn —
 never options, keys or headers.
+
+A session file may be crafted (it can come from anywhere): one larger than
+:data:`MAX_SESSION_BYTES`, not a regular file, nested absurdly deep or with values of the wrong
+types gets the corrupt-file message, and :func:`list_sessions` lists it as unreadable without
+failing for the others.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ FORMAT = "allos-session"
 VERSION = 1
 ENV_SESSIONS_DIR = "ALLOS_SESSIONS_DIR"
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+#: a session file larger than this is not read (a long conversation is a few MB)
+MAX_SESSION_BYTES = 64 * 1024 * 1024
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_BINARY = getattr(os, "O_BINARY", 0)
 
 _adapter: Any = None
 
@@ -188,14 +197,17 @@ class Session:
         """
         name, path = session_path(name_or_path)
         try:
-            with path.open("rb") as handle:
-                info = os.fstat(handle.fileno())
-                raw = handle.read()
+            raw, info = _read_session_file(path)
         except FileNotFoundError:
             shown = f"session {name!r}" if is_session_name(str(name_or_path)) else "session file"
             raise SessionError(
                 f"no {shown} at {path}",
                 hint="see `allos sessions list`, or start it with --session NAME",
+            ) from None
+        except _Unusable as exc:
+            raise SessionError(
+                f"session file {path} is corrupt ({exc}); the file was left untouched",
+                hint=f"move it away or delete it to start over: rm {path}",
             ) from None
         except OSError as exc:
             raise SessionError(f"cannot read session file {path}: {exc.strerror or exc}") from None
@@ -212,6 +224,10 @@ class Session:
         except (ValueError, UnicodeDecodeError) as exc:
             raise SessionError(
                 f"session file {path} is not valid JSON ({exc}); {untouched}", hint=hint
+            ) from None
+        except RecursionError:
+            raise SessionError(
+                f"session file {path} is corrupt (nested too deeply); {untouched}", hint=hint
             ) from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise SessionError(f"{path} is not an Allos session file; {untouched}", hint=hint)
@@ -239,6 +255,10 @@ class Session:
             raise SessionError(
                 f"session file {path} is corrupt (messages.{where}: {first['msg']}); {untouched}",
                 hint=hint,
+            ) from None
+        except (RecursionError, TypeError, AttributeError) as exc:
+            raise SessionError(
+                f"session file {path} is corrupt ({type(exc).__name__}); {untouched}", hint=hint
             ) from None
         turns = data.get("turns") or []
         metadata = data.get("metadata") or {}
@@ -365,9 +385,14 @@ class Session:
                 hint="save the session under another name or path",
             )
         try:
-            raw = path.read_bytes()
+            raw = _read_session_file(path)[0]
         except FileNotFoundError:
             return
+        except _Unusable as exc:
+            raise SessionError(
+                f"cannot save session {name!r}: {path} is not a usable session file ({exc})",
+                hint=f"move it away or delete it: rm {path}",
+            ) from None
         try:
             Session._from_bytes(raw, path, name)
         except SessionError as exc:
@@ -415,10 +440,34 @@ def _title(text: str, width: int = 80) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+class _Unusable(ValueError):
+    """A session file that is not read at all (too large, not a regular file)."""
+
+
+def _read_session_file(path: Path) -> tuple[bytes, os.stat_result]:
+    """The bytes of a session file, refusing (:class:`_Unusable`) a file over
+    :data:`MAX_SESSION_BYTES` or one that is not a regular file (a FIFO would block)."""
+    fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_BINARY)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _Unusable("not a regular file")
+        if info.st_size > MAX_SESSION_BYTES:
+            raise _Unusable(f"larger than {MAX_SESSION_BYTES // 2**20} MB")
+        raw = handle.read(MAX_SESSION_BYTES + 1)
+    if len(raw) > MAX_SESSION_BYTES:
+        raise _Unusable(f"larger than {MAX_SESSION_BYTES // 2**20} MB")
+    return raw, info
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _summary(path: Path) -> SessionSummary:
     name = _name_from_path(path)
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(_read_session_file(path)[0])
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError("not an Allos session file")
         messages = data.get("messages") or []
@@ -433,19 +482,24 @@ def _summary(path: Path) -> SessionSummary:
                 title = _title(text)
                 break
         newer = isinstance(data.get("version"), int) and data["version"] > VERSION
+        if not isinstance(messages, list):
+            raise TypeError("messages is not a list")
         return SessionSummary(
-            name=data.get("name") or name,
+            name=_text_or_none(data.get("name")) or name,
             path=path,
             updated_at=_parse_time(data.get("updated_at")),
             # like chat's /session: the conversation, not the system prompt
             messages=sum(
                 1 for m in messages if not (isinstance(m, dict) and m.get("role") == "system")
             ),
-            provider=last.get("provider"),
-            model=last.get("model"),
+            provider=_text_or_none(last.get("provider")),
+            model=_text_or_none(last.get("model")),
             title=title,
             error="written by a newer Allos" if newer else None,
         )
+    except RecursionError:
+        error = "unreadable: corrupt (nested too deeply)"
+        return SessionSummary(name, path, None, 0, None, None, "", error=error)
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         return SessionSummary(name, path, None, 0, None, None, "", error=f"unreadable: {exc}")
 
@@ -508,11 +562,15 @@ def delete_session(name_or_path: str | os.PathLike[str], force: bool = False) ->
 def _not_a_session(path: Path) -> str | None:
     """Why the file at ``path`` is not an Allos session file, or None if it is one."""
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(_read_session_file(path)[0])
+    except _Unusable as exc:
+        return f"is not a usable session file ({exc})"
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
     except (ValueError, UnicodeDecodeError):
         return "is not an Allos session file (not valid JSON)"
+    except RecursionError:
+        return "is not an Allos session file (nested too deeply)"
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return "is not an Allos session file"
     return None

@@ -38,10 +38,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from allos_core.errors import AllosError, ToolArgumentsError
 from allos_core.providers import ToolSchema
+
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.workspace_fs import WorkspaceFS
 
 Permission = Literal["allow", "ask", "deny"]
 #: the type of :attr:`ToolContext.deps` (``ToolContext[MyDeps]`` in a tool's signature)
@@ -147,6 +150,23 @@ class ToolContext(Generic[DepsT]):
                 f"{text}: outside the workspace {self.workspace}; only paths inside it are allowed"
             )
         return Path(real_text)
+
+    @property
+    def fs(self) -> WorkspaceFS:
+        """The workspace resolver: open, create, rename and list files *beneath* the workspace.
+
+        :meth:`resolve_path` gives the checked real path (for permission subjects and messages);
+        the I/O itself goes through this, relative to a descriptor of the workspace, so a folder
+        swapped for a symlink after the check cannot redirect it (see
+        :mod:`allos_core.workspace_fs`). Pass it ``self.relative(real)``.
+        """
+        from allos_core.workspace_fs import WorkspaceFS
+
+        cached = self.__dict__.get("_fs")
+        if cached is None or cached.root != self.workspace:
+            cached = WorkspaceFS(self.workspace, resolved=True)
+            self.__dict__["_fs"] = cached
+        return cached
 
     def lexical_relative(self, path: str | os.PathLike[str]) -> str | None:
         """``path`` relative to the workspace *as written*: ``.`` and ``..`` collapsed, symlinks

@@ -13,6 +13,11 @@ file:
 - ``trusted_workspaces`` is read from the user file only;
 - unless the workspace is trusted, its ``[prices]`` are ignored (a cheap price would defeat a
   budget) and its ``max_cost`` may only lower the budget, never raise it.
+- unless the workspace is trusted, it may not choose who answers or how much they may do:
+  ``provider``, ``model`` (top level and ``[providers.NAME] model``) and ``system_prompt`` (a
+  replacement of the whole prompt) are ignored, and so are ``max_iterations`` /
+  ``max_total_tokens`` above the value already in force (the default or the user file's);
+  lowering them is kept. ``append_system_prompt`` is kept (the run header says it is there).
 
 Everything left out becomes an :class:`IgnoredSetting` with the file, the line, the reason and
 where to put it instead.
@@ -78,6 +83,14 @@ REASON_UNTRUSTED_SECTION = "plugin settings from a workspace file need a trusted
 REASON_USER_ONLY = "only the user file can trust workspaces"
 REASON_BUDGET = "an untrusted workspace may only lower the budget"
 REASON_PRICES = "prices from a workspace file need a trusted workspace"
+REASON_UNTRUSTED_CHOICE = (
+    "an untrusted workspace file may not choose the provider, the model or the system prompt"
+)
+REASON_UNTRUSTED_LIMIT = "an untrusted workspace file may not raise the limits"
+#: top-level keys an untrusted workspace file may not set at all
+UNTRUSTED_CHOICES = ("provider", "model", "system_prompt")
+#: limits an untrusted workspace file may lower but not raise
+UNTRUSTED_LIMITS = ("max_iterations", "max_total_tokens")
 
 
 @dataclass
@@ -146,6 +159,17 @@ def restrict_workspace_config(
             name: ignored.provider_options(name, options or {})
             for name, options in result["providers"].items()
         }
+    if not settings.workspace_trusted:
+        for key in UNTRUSTED_CHOICES:
+            if result.get(key) is not None:
+                ignored.choice((key,), result.pop(key))
+        for name, options in (result.get("providers") or {}).items():
+            if options.get("model") is not None:
+                ignored.choice(("providers", name, "model"), options.pop("model"))
+        for key in UNTRUSTED_LIMITS:
+            value, current = result.get(key), settings.values.get(key)
+            if value is not None and current is not None and value > current:
+                ignored.raised_limit(key, result.pop(key), current)
     if result.get("sections") and not settings.workspace_trusted:
         ignored.sections(result.pop("sections"))
     if TRUST_KEY in result:
@@ -227,6 +251,23 @@ class _Ignorer:
             self._add(
                 ("plugins", kind, name), f"[plugins.{kind}] {name}", REASON_UNTRUSTED_SECTION, why
             )
+
+    def choice(self, loc: tuple[str, ...], value: Any) -> None:
+        shown = show_value(loc[-1], value)
+        if loc == ("system_prompt",):
+            shown = f"{len(str(value))} characters"
+        why = (
+            f"{REASON_UNTRUSTED_CHOICE} (it comes with the project); pass it as a flag or put it "
+            f"in {self.user_note}; {self.settings.how_to_trust()}"
+        )
+        self._add(loc, shown, REASON_UNTRUSTED_CHOICE, why)
+
+    def raised_limit(self, key: str, value: Any, current: Any) -> None:
+        why = (
+            f"{REASON_UNTRUSTED_LIMIT} above {current}; pass --{key.replace('_', '-')} N or put "
+            f"it in {self.user_note}; {self.settings.how_to_trust()}"
+        )
+        self._add((key,), str(value), REASON_UNTRUSTED_LIMIT, why)
 
     def allow_rules(self, rules: list[str]) -> None:
         why = f"{REASON_UNTRUSTED}; {self.settings.how_to_trust()}"

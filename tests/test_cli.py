@@ -260,13 +260,12 @@ def test_provider_from_environment_and_config(workspace, tmp_path, monkeypatch):
     (workspace / "allos.toml").write_text(
         f'provider = "scripted"\nmodel = "{script}"\n', encoding="utf-8"
     )
-    result = invoke("run", "--workspace", str(workspace), "hi", env=NO_PROVIDER_ENV)
+    trusted = ("run", "--workspace", str(workspace), "--trust-workspace", "hi")
+    result = invoke(*trusted, env=NO_PROVIDER_ENV)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "from the config\n"
     # the environment beats the files
-    result = invoke(
-        "run", "--workspace", str(workspace), "hi", env={**NO_PROVIDER_ENV, "ALLOS_PROVIDER": "x"}
-    )
+    result = invoke(*trusted, env={**NO_PROVIDER_ENV, "ALLOS_PROVIDER": "x"})
     assert result.exit_code == 2
     assert "unknown provider 'x'" in result.stderr
 

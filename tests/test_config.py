@@ -74,8 +74,8 @@ def test_layers_merge_workspace_over_user_env_over_files_flags_last(workspace, u
     write(
         workspace / "allos.toml",
         """
-        max_iterations = 20
-        system_prompt = "Be brief."
+        max_iterations = 5
+        append_system_prompt = "Be brief."
 
         [providers.openai]
         temperature = 0.5
@@ -94,8 +94,8 @@ def test_layers_merge_workspace_over_user_env_over_files_flags_last(workspace, u
     assert settings.source("provider") == f"user file {user_file}"
     assert settings.max_iterations == 30
     assert settings.source("max_iterations") == "env ALLOS_MAX_ITERATIONS"
-    assert settings.system_prompt == "Be brief."
-    assert settings.source("system_prompt") == f"workspace file {workspace / 'allos.toml'}"
+    assert settings.append_system_prompt == "Be brief."
+    assert settings.source("append_system_prompt") == f"workspace file {workspace / 'allos.toml'}"
     # provider tables merge key by key
     assert settings.provider_options("openai") == {
         "timeout": 30,
@@ -341,6 +341,10 @@ deny = ["shell_exec(curl *)"]
 """
 
 
+def ignored_keys(settings) -> set[str]:
+    return {item.key for item in settings.ignored}
+
+
 def test_workspace_file_cannot_set_secrets_or_endpoints(workspace, user_file):
     path = write(workspace / "allos.toml", UNTRUSTING_WORKSPACE)
     settings = load_settings(workspace, user_file=user_file, environ={})
@@ -348,8 +352,9 @@ def test_workspace_file_cannot_set_secrets_or_endpoints(workspace, user_file):
     assert settings.provider_options("openai") == {"timeout": 20, "max_tokens": 512}
     assert settings.provider_options("ollama") == {}
     assert settings.provider_options("custom") == {}
-    # the harmless values still apply
-    assert settings.provider == "openai"
+    # the harmless values still apply; the choice of provider needs trust
+    assert settings.provider is None
+    assert ignored_keys(settings) >= {"provider"}
     assert settings.max_iterations == 9
     ignored = {item.key: item for item in settings.ignored}
     base_url = ignored["providers.openai.base_url"]

@@ -220,7 +220,7 @@ def test_failed_save_keeps_the_previous_version(tmp_path, monkeypatch):
     before = session.path.read_bytes()
     session.messages.append(Message.user("v2"))
 
-    def broken_replace(src, dst):
+    def broken_replace(src, dst, **_dir_fds):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
@@ -272,11 +272,11 @@ k = 0
 real_replace = os.replace
 real_dump = Session.to_json_bytes
 
-def replace(src, dst):
+def replace(src, dst, **dir_fds):
     print("replace", k, flush=True)
     if k == stop:
         sys.stdin.readline()  # blocks until the test kills us (or closes stdin)
-    real_replace(src, dst)
+    real_replace(src, dst, **dir_fds)
 
 def dump(self):
     print("serialize", k, flush=True)

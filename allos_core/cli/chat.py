@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from allos_core.cli.options import agent_options
+from allos_core.terminal import safe_markup
 
 SLASH_HELP = [
     ("/help", "show this list"),
@@ -93,6 +94,10 @@ class ChatLoop:
     def start(self) -> None:
         self._setup_history()
         self.banner()
+        from allos_core.cli.header import header_lines
+
+        for line in header_lines(self.setup):
+            self.renderer.note(line)
         try:
             while self.running:
                 try:
@@ -122,14 +127,13 @@ class ChatLoop:
             )
 
     def banner(self) -> None:
-        from rich.markup import escape
 
         session = self.agent.session
         name = getattr(session, "name", None) or "-"
         resumed = len([m for m in self.agent.messages if m.role != "system"])
         self.console.print(
-            f"[bold]allos chat[/] · {escape(self.provider)} · {escape(str(self.model))}"
-            f" · session {escape(name)}" + (f" ({resumed} messages)" if resumed else "")
+            f"[bold]allos chat[/] · {safe_markup(self.provider)} · {safe_markup(str(self.model))}"
+            f" · session {safe_markup(name)}" + (f" ({resumed} messages)" if resumed else "")
         )
         self.console.print("[dim]/help for commands · Ctrl-C stops a turn · Ctrl-D leaves[/]")
 

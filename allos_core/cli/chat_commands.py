@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from allos_core.cli.chat import SLASH_HELP
+from allos_core.terminal import neutralise, safe_markup
 
 
 def run_command(chat: Any, text: str) -> None:
@@ -32,7 +33,7 @@ def run_command(chat: Any, text: str) -> None:
 
 
 def cmd_help(chat: Any, _: str) -> None:
-    from rich.markup import escape
+    from allos_core.terminal import safe_markup as escape
 
     for usage, description in SLASH_HELP:
         chat.console.print(f"  [bold]{escape(usage):<24}[/] {description}")
@@ -44,14 +45,14 @@ def cmd_help(chat: Any, _: str) -> None:
 
 def cmd_model(chat: Any, rest: str) -> None:
     if not rest:
-        chat.console.print(f"{chat.provider} · {chat.model}")
+        chat.console.print(f"{safe_markup(chat.provider)} · {safe_markup(chat.model)}")
         return
     switch(chat, chat.provider, rest)
 
 
 def cmd_provider(chat: Any, rest: str) -> None:
     if not rest:
-        chat.console.print(f"{chat.provider} · {chat.model}")
+        chat.console.print(f"{safe_markup(chat.provider)} · {safe_markup(chat.model)}")
         return
     parts = rest.split()
     switch(chat, parts[0], parts[1] if len(parts) > 1 else None)
@@ -68,13 +69,12 @@ def switch(chat: Any, name: str, model: str | None) -> None:
     provider = cls(model=model or configured_model, **options)
     chat.agent.set_provider(provider)
     chat.provider, chat.model = name, provider.model
-    chat.console.print(f"[green]now using[/] {name} · {provider.model}")
+    chat.console.print(f"[green]now using[/] {safe_markup(name)} · {safe_markup(provider.model)}")
 
 
 def cmd_tools(chat: Any, _: str) -> None:
-    from rich.markup import escape
-
     from allos_core.cli.ui import first_sentence
+    from allos_core.terminal import safe_markup as escape
 
     for name, tool in sorted(chat.agent.tools.items()):
         chat.console.print(
@@ -88,10 +88,10 @@ def cmd_session(chat: Any, _: str) -> None:
     usage = chat.agent.usage
     messages = len([m for m in chat.agent.messages if m.role != "system"])
     where = f"{session.name} ({session.path})" if session is not None else "not saved"
-    chat.console.print(f"session {where}")
+    chat.console.print(f"session {safe_markup(where)}")
     chat.console.print(
         f"  {messages} messages · {usage.input_tokens:,} tokens in · "
-        f"{usage.output_tokens:,} out · {chat.provider} · {chat.model}"
+        f"{usage.output_tokens:,} out · {safe_markup(chat.provider)} · {safe_markup(chat.model)}"
     )
 
 
@@ -131,7 +131,9 @@ def cmd_add(chat: Any, rest: str) -> None:
             continue
         if path not in chat.pending_files:
             chat.pending_files.append(path)
-        chat.console.print(f"added {path}: it goes with your next message", markup=False)
+        chat.console.print(
+            f"added {neutralise(path)}: it goes with your next message", markup=False
+        )
 
 
 def cmd_undo(chat: Any, rest: str) -> None:
@@ -146,14 +148,16 @@ def cmd_undo(chat: Any, rest: str) -> None:
         turns = int(rest)
     report = chat.agent.undo(turns)
     for path in report.restored:
-        chat.console.print(f"restored {path}", markup=False, highlight=False)
+        chat.console.print(f"restored {neutralise(path)}", markup=False, highlight=False)
     for path in report.deleted:
-        chat.console.print(f"deleted {path} (the agent created it)", markup=False, highlight=False)
+        chat.console.print(
+            f"deleted {neutralise(path)} (the agent created it)", markup=False, highlight=False
+        )
     count = len(report.turns)
     chat.console.print(f"[green]undid {count} turn{'s' if count > 1 else ''}[/]")
     if report.commands:
         chat.console.print(
-            "not undone: what these commands did: " + "; ".join(report.commands),
+            "not undone: what these commands did: " + neutralise("; ".join(report.commands)),
             markup=False,
             highlight=False,
             style="yellow",

@@ -48,27 +48,27 @@ def config_show(workspace: str | None, trust_workspace: bool, as_json: bool) -> 
     if as_json:
         click.echo(json.dumps(settings.to_dict(), indent=2))
         return
-    from rich.markup import escape
     from rich.table import Table
 
     from allos_core.cli.ui import out_console
+    from allos_core.terminal import safe_markup
 
     title = "Allos configuration"
     if settings.workspace is not None:
         title += f" · workspace {settings.workspace}"
-    table = Table(title=escape(title), title_justify="left")
+    table = Table(title=safe_markup(title), title_justify="left")
     for column in ("setting", "value", "source"):
         table.add_column(column, overflow="fold")
     for key, value, source in settings.describe():
         style = "dim" if source == "default" else "yellow" if source.startswith("ignored") else ""
-        table.add_row(escape(key), escape(value), escape(source), style=style)
+        table.add_row(safe_markup(key), safe_markup(value), safe_markup(source), style=style)
     console = out_console()
     console.print(table)
     warnings = settings.warnings()
     if warnings:
         console.print("\nIgnored from the workspace file:")
         for level, message in warnings:
-            console.print(f"  {escape(level)}: {escape(message)}", soft_wrap=True)
+            console.print(f"  {safe_markup(level)}: {safe_markup(message)}", soft_wrap=True)
 
 
 @config.command("path")

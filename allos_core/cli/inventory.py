@@ -115,8 +115,9 @@ def providers_list(as_json: bool) -> None:
         click.echo(json.dumps({"providers": rows}, indent=2))
         _print_conflicts(manager)
         return
-    from rich.markup import escape
     from rich.table import Table
+
+    from allos_core.terminal import safe_markup
 
     table = Table(title="Allos providers", title_justify="left")
     for column in ("provider", "default model", "configured", "description"):
@@ -125,9 +126,9 @@ def providers_list(as_json: bool) -> None:
         mark = "[green]yes[/]" if row["configured"] else "[yellow]no[/]"
         table.add_row(
             row["name"],
-            escape(str(row["default_model"] or "-")),
-            f"{mark} [dim]{escape(row['detail'])}[/]",
-            escape(row["description"] or ""),
+            safe_markup(str(row["default_model"] or "-")),
+            f"{mark} [dim]{safe_markup(row['detail'])}[/]",
+            safe_markup(row["description"] or ""),
         )
     out_console().print(table)
     _print_conflicts(manager)
@@ -168,8 +169,9 @@ def tools_list(as_json: bool) -> None:
         click.echo(json.dumps({"tools": rows}, indent=2))
         _print_conflicts(manager)
         return
-    from rich.markup import escape
     from rich.table import Table
+
+    from allos_core.terminal import safe_markup
 
     table = Table(title="Allos tools", title_justify="left")
     for column in ("tool", "permission", "arguments", "description"):
@@ -181,8 +183,8 @@ def tools_list(as_json: bool) -> None:
         table.add_row(
             row["name"],
             row["default_permission"],
-            escape(args),
-            escape(first_sentence(row["description"])),
+            safe_markup(args),
+            safe_markup(first_sentence(row["description"])),
         )
     out_console().print(table)
     _print_conflicts(manager)
@@ -206,12 +208,14 @@ def _source_tools(manager: Any) -> dict[str, Any]:
 
 def _print_conflicts(manager: Any) -> None:
     if manager.conflicts:
-        from rich.markup import escape
-
         from allos_core.cli.ui import err_console
+        from allos_core.terminal import safe_markup
 
         for conflict in manager.conflicts:
-            err_console().print(f"[yellow]conflict:[/] {escape(conflict)}")
+            err_console().print(f"[yellow]conflict:[/] {safe_markup(conflict)}")
     failed = [i for i in manager.infos if i.status == "failed"]
     for info in failed:
-        print(f"warning: plugin {info.name} failed to load: {info.error}", file=sys.stderr)
+        from allos_core.terminal import neutralise
+
+        message = f"warning: plugin {info.name} failed to load: {info.error}"
+        print(neutralise(message), file=sys.stderr)

@@ -57,12 +57,18 @@ class PermissionPrompter:
         return self.read_answer(request)
 
     def show(self, request: Any) -> None:
-        from rich.markup import escape
+        """Print the call exactly: control, escape and invisible characters in the subject, the
+        arguments or the preview are shown as visible escapes (``\\x1b[2K``, ``<U+202E>``) and a
+        warning line says so."""
+        from allos_core.terminal import neutralised, safe_markup
 
         console = self.console
-        console.print(f"[bold yellow]?[/] [bold]{escape(request.tool_name)}[/] wants to run:")
+        altered = False
+        console.print(f"[bold yellow]?[/] [bold]{safe_markup(request.tool_name)}[/] wants to run:")
         if request.subject:
-            console.print(f"    [bold]{escape(request.subject)}[/]", soft_wrap=True)
+            subject, changed = neutralised(request.subject)
+            altered |= changed
+            console.print(f"    [bold]{safe_markup(subject)}[/]", soft_wrap=True)
         others = {
             key: value
             for key, value in (request.arguments or {}).items()
@@ -73,22 +79,31 @@ class PermissionPrompter:
         if others or not request.subject:
             shown = json.dumps(others, indent=2, ensure_ascii=False, default=str)
             for line in shown.splitlines():
-                console.print(f"    [dim]{escape(line)}[/]", soft_wrap=True)
+                line, changed = neutralised(line)
+                altered |= changed
+                console.print(f"    [dim]{safe_markup(line)}[/]", soft_wrap=True)
         preview = request.preview
         if preview and (_is_diff(preview) or not (request.subject and request.subject in preview)):
+            altered |= neutralised(preview)[1]
             self._show_preview(preview)
             if self.renderer is not None and _is_diff(preview):
                 self.renderer.previewed.add(request.call.id)
         if request.reason and not request.reason.startswith("default for "):
-            console.print(f"  [dim]asking because of {escape(request.reason)}[/]")
+            console.print(f"  [dim]asking because of {safe_markup(request.reason)}[/]")
+        if altered:
+            console.print(
+                "  [bold yellow]warning:[/] this call contains control, escape or invisible "
+                "characters; they are shown as \\x.. / <U+....> above, exactly where they are"
+            )
 
     def _show_preview(self, preview: str) -> None:
         from rich.text import Text
 
         from allos_core.cli.render import colour_diff_lines
+        from allos_core.terminal import neutralise
 
         if not _is_diff(preview):
-            for line in preview.splitlines():
+            for line in neutralise(preview).split("\n"):
                 self.console.print(Text("    " + line), soft_wrap=True)
             return
         text = Text()
@@ -101,7 +116,9 @@ class PermissionPrompter:
     def read_answer(self, request: Any) -> str:
         """Ask until the answer is y, n or a; end of input is no."""
         stream = self.input or sys.stdin
-        scope = getattr(request, "always_rule", "") or request.tool_name
+        from allos_core.terminal import safe_markup
+
+        scope = safe_markup(getattr(request, "always_rule", "") or request.tool_name)
         while True:
             self.console.print(
                 f"  Allow? [bold]y[/]es / [bold]n[/]o / [bold]a[/]lways ({scope}, this session): ",

@@ -8,6 +8,10 @@ Where things go:
   to stderr;
 - with ``--json`` every event is one JSON line on stdout and nothing else is printed there.
 
+Every string that came from the model, a tool or a plugin goes through the terminal sanitiser
+(:mod:`allos_core.terminal`) before it is printed: escape sequences and invisible characters
+show as text. The answer written to a redirected stdout stays exact.
+
 Colour and the spinner follow the stderr console: off with ``NO_COLOR``, on a dumb terminal, or
 when stderr is not a terminal.
 """
@@ -18,6 +22,8 @@ import json
 import sys
 import time
 from typing import IO, TYPE_CHECKING, Any
+
+from allos_core.terminal import neutralise, safe_markup
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -54,9 +60,13 @@ def count(number: int) -> str:
 
 
 def colour_diff_lines(diff: str) -> list[tuple[str, str]]:
-    """The lines of a unified diff with the rich style of each."""
+    """The lines of a unified diff (neutralised, split on newlines only, so a CR or U+2028
+    inside a line cannot pass for a line of its own) with the rich style of each."""
     styled = []
-    for line in diff.splitlines():
+    lines = neutralise(diff).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for line in lines:
         if line.startswith(("+++", "---")):
             style = "bold"
         elif line.startswith("@@"):
@@ -138,7 +148,10 @@ class Renderer:
     # -- dispatch ----------------------------------------------------------------------------------
     def __call__(self, event: Any) -> None:
         if self.json_lines:
-            self.out.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
+            from allos_core.event_bounds import bounded_data
+
+            data = bounded_data(event.to_dict())
+            self.out.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
             self.out.flush()
             return
         handler = getattr(self, f"on_{event.type}", None)
@@ -176,7 +189,7 @@ class Renderer:
         else:
             self._streamed = "none"
             return
-        target.write(event.text)
+        target.write(neutralise(event.text))
         target.flush()
         self._line_open = not event.text.endswith("\n")
 
@@ -193,13 +206,13 @@ class Renderer:
                 self.write_answer(text)
             self.answer_printed = True
         elif streamed in (None, "none"):
-            from rich.markup import escape
-
-            self.err.print(escape(text.rstrip()), style="italic")
+            self.err.print(safe_markup(text.rstrip()), style="italic")
 
     def write_answer(self, text: str) -> None:
         """Write the answer to stdout (ending its line)."""
         self.pause()
+        if _isatty(self.out):
+            text = neutralise(text)
         self.out.write(text if text.endswith("\n") else text + "\n")
         self.out.flush()
         self.answer_printed = True
@@ -207,18 +220,15 @@ class Renderer:
     def on_tool_call(self, event: Any) -> None:
         self.pause()
         call = event.call
-        from rich.markup import escape
-
         if call.parse_error:
-            self.err.print(f"[bold]●[/] {escape(call.name)} [red](invalid arguments)[/]")
+            self.err.print(f"[bold]●[/] {safe_markup(call.name)} [red](invalid arguments)[/]")
             return
-        self.err.print(f"[bold cyan]●[/] [bold]{escape(format_call(call.name, call.arguments))}[/]")
+        shown = safe_markup(format_call(call.name, call.arguments))
+        self.err.print(f"[bold cyan]●[/] [bold]{shown}[/]")
 
     def on_permission(self, event: Any) -> None:
-        from rich.markup import escape
-
         decision = event.decision
-        reason = escape(_decision_reason(decision))
+        reason = safe_markup(_decision_reason(decision))
         self.pause()
         if decision.decision == "deny":
             self._denied[event.call.id] = True
@@ -226,7 +236,7 @@ class Renderer:
         elif decision.decision == "allow":
             if self.verbose or decision.source not in ("", "default"):
                 self.err.print(f"  [green]✓ allowed[/][dim]{reason}[/]")
-            self.spin(f"running {event.call.name}…")
+            self.spin(f"running {safe_markup(event.call.name)}…")
         elif self.verbose:
             self.err.print(f"  [yellow]? ask[/] [dim]{reason}[/]")
 
@@ -246,10 +256,8 @@ class Renderer:
             return
         diff = metadata.get("diff")
         if diff and event.call.id in self.previewed:  # shown in the prompt: just the outcome
-            from rich.markup import escape
-
             first = result.content.strip().splitlines()[:1]
-            self.err.print(f"  [dim]→ {escape(first[0] if first else 'done')}[/]")
+            self.err.print(f"  [dim]→ {safe_markup(first[0] if first else 'done')}[/]")
             return
         if diff:
             self.print_diff(diff)
@@ -260,9 +268,7 @@ class Renderer:
             summary = f"{len(lines)} line{'s' if len(lines) != 1 else ''}"
             if event.duration >= 0.5:
                 summary += f" · {event.duration:.1f}s"
-        from rich.markup import escape
-
-        self.err.print(f"  [dim]→ {escape(str(summary))}[/]")
+        self.err.print(f"  [dim]→ {safe_markup(summary)}[/]")
         if self.verbose:
             self._print_block(result.content, "dim", head=20, tail=5)
 
@@ -275,7 +281,7 @@ class Renderer:
         text = Text()
         for line, style in shown:
             text.append(indent)
-            text.append(line, style=style)
+            text.append(neutralise(line), style=style)
             text.append("\n")
         if len(shown) < len(lines):
             text.append(f"{indent}… {len(lines) - len(shown)} more diff lines\n", style="dim")
@@ -288,7 +294,7 @@ class Renderer:
 
         lines = [
             line
-            for line in content.rstrip("\n").splitlines()
+            for line in neutralise(content).rstrip("\n").split("\n")
             if not line.startswith("exit code:") and line not in ("stdout:", "stderr:")
         ]
         if lines == ["(no output)"]:
@@ -313,7 +319,7 @@ class Renderer:
     ) -> None:
         from rich.text import Text
 
-        lines = content.rstrip("\n").splitlines()
+        lines = neutralise(content).rstrip("\n").split("\n")
         if len(lines) > head + tail + 1:
             shown = [*lines[:head], f"… {len(lines) - head - tail} more lines", *lines[-tail:]]
         else:
@@ -364,9 +370,7 @@ class Renderer:
 
     # -- helpers -----------------------------------------------------------------------------------
     def note(self, text: str) -> None:
-        from rich.markup import escape
-
-        self.err.print(f"[dim]{escape(text)}[/]")
+        self.err.print(f"[dim]{safe_markup(text)}[/]")
 
     def usage_line(self) -> str:
         usage = self.total_usage

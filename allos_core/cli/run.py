@@ -129,6 +129,11 @@ def execute(options: Any, task: str, *, schema: dict[str, Any] | None = None) ->
     setup = build_agent(options, on_event=renderer, ask=ask, output_type=schema)
     if options.verbose and not options.json:
         renderer.note(f"provider {setup.choice.name} ({setup.choice.reason})")
+    if not options.json:
+        from allos_core.cli.header import header_lines
+
+        for line in header_lines(setup):
+            renderer.note(line)
     result = setup.agent.run(task)
     renderer.pause()
     answered = result.stop_reason == "answered" and result.text

@@ -31,28 +31,28 @@ def sessions_list(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"sessions": [_summary_dict(s) for s in summaries]}, indent=2))
         return
-    from rich.markup import escape
     from rich.table import Table
 
     from allos_core.cli.ui import err_console, out_console
+    from allos_core.terminal import safe_markup
 
     if not summaries:
-        err_console().print(f"no sessions in {escape(str(folder))}")
+        err_console().print(f"no sessions in {safe_markup(str(folder))}")
         err_console().print('[dim]start one with: allos run -s NAME "TASK" or allos chat[/]')
         return
-    table = Table(title=f"Sessions in {escape(str(folder))}", title_justify="left")
+    table = Table(title=f"Sessions in {safe_markup(str(folder))}", title_justify="left")
     for column in ("name", "updated", "messages", "model", "title"):
         table.add_column(column, overflow="fold")
     for summary in summaries:
         model = "/".join(x for x in (summary.provider, summary.model) if x) or "-"
-        title = escape(_one_line(summary.title or "", 60))
+        title = safe_markup(_one_line(summary.title or "", 60))
         if getattr(summary, "error", None):
-            title = f"[red]{escape(str(summary.error))}[/]"
+            title = f"[red]{safe_markup(summary.error)}[/]"
         table.add_row(
-            escape(summary.name),
+            safe_markup(summary.name),
             _when(summary.updated_at),
             str(summary.messages),
-            escape(model),
+            safe_markup(model),
             title,
         )
     out_console().print(table)
@@ -129,12 +129,13 @@ def print_conversation(session: Any, *, verbose: bool = False) -> None:
 
     from allos_core.cli.render import format_call, format_cost
     from allos_core.cli.ui import out_console
+    from allos_core.terminal import safe_markup
 
     console = out_console()
     usage = session.usage
     cost = f" · {format_cost(usage.cost)}" if usage.cost is not None else ""
     console.print(
-        f"[bold]{escape(session.name)}[/] [dim]{escape(str(session.path))}[/]\n"
+        f"[bold]{safe_markup(session.name)}[/] [dim]{safe_markup(str(session.path))}[/]\n"
         f"[dim]{len(session.turns)} model turns · updated {_when(session.updated_at)} · "
         f"{usage.input_tokens:,} tokens in · {usage.output_tokens:,} out{cost}[/]"
     )
@@ -145,22 +146,22 @@ def print_conversation(session: Any, *, verbose: bool = False) -> None:
     for message in session.messages:
         if message.role == "system":
             if verbose:
-                console.print(f"\n[bold magenta]system[/]\n[dim]{escape(message.text)}[/]")
+                console.print(f"\n[bold magenta]system[/]\n[dim]{safe_markup(message.text)}[/]")
             continue
         if message.role == "user":
-            console.print(f"\n[bold green]user[/]\n{escape(message.text)}")
+            console.print(f"\n[bold green]user[/]\n{safe_markup(message.text)}")
         elif message.role == "assistant":
             who = "/".join(x for x in (message.provider, message.model) if x)
-            console.print(f"\n[bold cyan]assistant[/] [dim]{escape(who)}[/]")
+            console.print(f"\n[bold cyan]assistant[/] [dim]{safe_markup(who)}[/]")
             if message.text:
-                console.print(escape(message.text))
+                console.print(safe_markup(message.text))
             for call in message.tool_calls:
-                console.print(f"[cyan]●[/] {escape(format_call(call.name, call.arguments))}")
+                console.print(f"[cyan]●[/] {safe_markup(format_call(call.name, call.arguments))}")
         elif message.role == "tool":
             for result in message.tool_results_parts:
                 style = "red" if result.is_error else "dim"
                 content = result.content if verbose else _one_line(result.content, 160)
-                console.print(f"  [{style}]→ {escape(result.name)}: {escape(content)}[/]")
+                console.print(f"  [{style}]→ {safe_markup(result.name)}: {safe_markup(content)}[/]")
 
 
 def _cost_by_model(turns: list[dict[str, Any]]) -> dict[str, float]:

@@ -42,20 +42,20 @@ def reset_consoles() -> None:
 
 def print_error(message: str, hint: str | None = None) -> None:
     """One or two clear lines on stderr: what went wrong and what to do."""
-    from rich.markup import escape
+    from allos_core.terminal import safe_markup
 
     console = err_console()
-    console.print(f"[bold red]error:[/] {escape(message)}")
+    console.print(f"[bold red]error:[/] {safe_markup(message)}")
     if hint:
-        console.print(f"[dim]hint:[/] {escape(hint)}")
+        console.print(f"[dim]hint:[/] {safe_markup(hint)}")
 
 
 def print_warning(level: str, message: str) -> None:
     """One line on stderr: ``warning: ...`` or ``notice: ...``."""
-    from rich.markup import escape
+    from allos_core.terminal import safe_markup
 
     colour = "yellow" if level == "warning" else "cyan"
-    err_console().print(f"[bold {colour}]{escape(level)}:[/] {escape(message)}")
+    err_console().print(f"[bold {colour}]{safe_markup(level)}:[/] {safe_markup(message)}")
 
 
 def is_interactive() -> bool:

@@ -31,6 +31,7 @@ def undo(session: str | None, turns: int, force: bool, verbose: bool) -> None:
     from allos_core.checkpoints import CheckpointLog, drop_turn_messages
     from allos_core.checkpoints import undo as undo_turns
     from allos_core.cli.ui import err_console
+    from allos_core.terminal import neutralise
     from allos_core.tools import ToolContext
 
     console = err_console()
@@ -43,25 +44,29 @@ def undo(session: str | None, turns: int, force: bool, verbose: bool) -> None:
         loaded.metadata["checkpoints"] = log.to_data()
         loaded.save()
     for path in report.restored:
-        console.print(f"restored {path}", markup=False, highlight=False)
+        console.print(f"restored {neutralise(path)}", markup=False, highlight=False)
     for path in report.deleted:
-        console.print(f"deleted {path} (the agent created it)", markup=False, highlight=False)
+        console.print(
+            f"deleted {neutralise(path)} (the agent created it)", markup=False, highlight=False
+        )
     if report.forced:
         console.print(
-            f"overwrote your changes to {', '.join(report.forced)} (--force)", markup=False
+            f"overwrote your changes to {neutralise(', '.join(report.forced))} (--force)",
+            markup=False,
         )
     count = len(report.turns)
     what = f"{count} turn{'s' if count > 1 else ''}"
     if dropped:
-        console.print(f"dropped {what} from session {loaded.name}", markup=False)
+        console.print(f"dropped {what} from session {neutralise(str(loaded.name))}", markup=False)
     else:
         console.print(
-            f"the conversation of {loaded.name} was compacted since: kept it", markup=False
+            f"the conversation of {neutralise(str(loaded.name))} was compacted since: kept it",
+            markup=False,
         )
     if report.commands:
         console.print(
             "not undone: what these commands did (undo covers the file tools only): "
-            + "; ".join(report.commands),
+            + neutralise("; ".join(report.commands)),
             markup=False,
             highlight=False,
             style="yellow",
@@ -93,6 +98,7 @@ def _session(name: str | None) -> Any:
 def describe_changes(metadata: dict[str, Any]) -> list[str]:
     """One line per turn that changed files or ran commands (for ``sessions show``)."""
     from allos_core.checkpoints import CheckpointLog
+    from allos_core.terminal import neutralise
 
     lines = []
     for checkpoint in CheckpointLog.from_data(metadata.get("checkpoints")).checkpoints:
@@ -105,5 +111,5 @@ def describe_changes(metadata: dict[str, Any]) -> list[str]:
         parts = [files] if files else []
         if checkpoint.commands:
             parts.append(f"{len(checkpoint.commands)} command(s), not undoable")
-        lines.append(f"turn {checkpoint.turn} ({checkpoint.task}): " + "; ".join(parts))
+        lines.append(neutralise(f"turn {checkpoint.turn} ({checkpoint.task}): " + "; ".join(parts)))
     return lines

@@ -21,7 +21,10 @@ def word_count(
         unit: What to count; "all" gives every count.
     """
     file = context.resolve_path(path)  # refuses paths outside the workspace
-    text = file.read_text(encoding="utf-8", errors="replace")
+    # open it beneath the workspace (context.fs): a folder swapped for a symlink meanwhile
+    # cannot redirect the read outside
+    data = context.fs.read_bytes(context.relative(file), limit=10_000_000)
+    text = data.decode("utf-8", errors="replace")
     counts = {"lines": len(text.splitlines()), "words": len(text.split()), "chars": len(text)}
     shown = counts if unit == "all" else {unit: counts[unit]}
     return f"{path}: " + ", ".join(f"{value} {name}" for name, value in shown.items())

@@ -1,18 +1,27 @@
 """Low-level file work shared by the tools: safe opening, binary sniffing, atomic writes, diffs.
 
-Every function here takes a path already checked by :meth:`ToolContext.resolve_path` (a real,
-symlink-free absolute path inside the workspace). Opening still uses ``O_NOFOLLOW`` so a symlink
-swapped in after the check is refused rather than followed.
+Every function here takes the workspace resolver (:attr:`ToolContext.fs
+<allos_core.tools.ToolContext.fs>`) and a workspace-relative path already checked by
+:meth:`ToolContext.resolve_path` (its canonical, symlink-free form). The open itself happens
+beneath a descriptor of the workspace (see :mod:`allos_core.workspace_fs`), with ``O_NOFOLLOW``
+on the last part, so a folder or file swapped for a symlink after the check is refused, never
+followed out of the workspace.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from allos_core.errors import AllosError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.workspace_fs import WorkspaceFS
+
+#: edit_file (and write_file's diff of the old content) refuse files larger than this: the
+#: whole file is held in memory, twice, to edit it
+MAX_EDIT_BYTES = 10 * 1024 * 1024
 #: how much of a file's start is checked for NUL bytes to call it binary
 SNIFF_BYTES = 8192
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -29,15 +38,17 @@ def looks_binary(head: bytes) -> bool:
     return b"\x00" in head
 
 
-def open_regular(path: str | Path, rel: str) -> int:
-    """Open a regular file for reading and return its descriptor; clear errors otherwise."""
-    return open_regular_stat(path, rel)[0]
+def open_regular(fs: WorkspaceFS, rel: str) -> int:
+    """Open the regular file ``rel`` beneath the workspace for reading and return its
+    descriptor; clear errors otherwise (:class:`~allos_core.workspace_fs.UnsafePathError` when
+    the path would leave the workspace)."""
+    return open_regular_stat(fs, rel)[0]
 
 
-def open_regular_stat(path: str | Path, rel: str) -> tuple[int, os.stat_result]:
+def open_regular_stat(fs: WorkspaceFS, rel: str) -> tuple[int, os.stat_result]:
     """Like :func:`open_regular`, also returning the file's ``fstat``."""
     try:
-        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_NONBLOCK | _O_BINARY)
+        fd = fs.open(rel, os.O_RDONLY | _O_NOFOLLOW | _O_NONBLOCK | _O_BINARY)
     except FileNotFoundError:
         raise FileToolError(f"{rel}: no such file") from None
     except IsADirectoryError:
@@ -76,20 +87,22 @@ def read_fd(fd: int, size_hint: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_bytes(path: Path, rel: str) -> bytes:
-    """The whole content of a regular file."""
-    fd = open_regular(path, rel)
+def read_bytes(fs: WorkspaceFS, rel: str, limit: int | None = None) -> tuple[bytes, int]:
+    """The whole content of the regular file ``rel`` and its permission bits.
+
+    With ``limit``, a larger file is refused unread with a :class:`FileToolError` naming the cap.
+    """
+    fd, info = open_regular_stat(fs, rel)
     with os.fdopen(fd, "rb") as handle:
-        return handle.read()
-
-
-def existing_mode(path: Path) -> int | None:
-    """The permission bits of the file at ``path``, or None when there is no file."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
+        if limit is not None and info.st_size > limit:
+            raise FileToolError(
+                f"{rel} is {info.st_size:,} bytes, over the {limit // 2**20} MB limit for "
+                "editing; change it with a command (e.g. sed) or split the file"
+            )
+        data = handle.read() if limit is None else handle.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise FileToolError(f"{rel} grew past the {limit // 2**20} MB limit while being read")
+    return data, stat.S_IMODE(info.st_mode)
 
 
 def count_lines(text: str) -> int:

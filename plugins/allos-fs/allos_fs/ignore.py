@@ -5,7 +5,9 @@ patterns are relative to that folder, a deeper file overrides a shallower one (s
 in ``logs/.gitignore`` re-includes what the root ignored), and nothing inside an ignored folder
 can be re-included — the walker never descends into it, which is what keeps a search fast next
 to a large ``node_modules``. ``.git`` folders are always skipped. Symlinked folders are listed
-but never descended into (no loops, no escapes from the workspace).
+but never descended into (no loops, no escapes from the workspace). Folders are opened and
+listed through the workspace resolver (:mod:`allos_core.workspace_fs`), beneath a descriptor of
+the workspace, so a folder swapped for a symlink mid-walk is refused, not followed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from allos_core.workspace_fs import UnsafePathError, WorkspaceFS
 
 GITIGNORE = ".gitignore"
 GIT_DIR = ".git"
@@ -48,14 +52,20 @@ class IgnoreFile:
         return None
 
 
-def load_ignore_file(folder: Path, base: str) -> IgnoreFile | None:
-    """The ``.gitignore`` directly in ``folder`` (a real file, not a symlink), or None."""
-    path = folder / GITIGNORE
+def load_ignore_file(fs: WorkspaceFS, base: str) -> IgnoreFile | None:
+    """The ``.gitignore`` directly in the workspace folder ``base`` ("" for the root; a regular
+    file, not a symlink, opened beneath the workspace), or None."""
     try:
-        info = os.lstat(path)
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        with open(path, "rb") as handle:
+        fd = fs.open(
+            f"{base}/{GITIGNORE}" if base else GITIGNORE,
+            os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0),
+        )
+    except (OSError, UnsafePathError):
+        return None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
             text = handle.read(1_000_000).decode("utf-8", errors="replace")
     except OSError:
         return None
@@ -106,7 +116,7 @@ def is_ignored(chain: tuple[IgnoreFile, ...], rel: str, is_dir: bool) -> bool:
 class Entry(NamedTuple):
     """One entry the walker yields."""
 
-    path: str  # absolute path
+    path: str  # absolute path (for messages; open through the resolver with ``rel``)
     rel: str  # relative to the workspace, "/" separators
     name: str
     is_dir: bool  # a real folder (symlinks to folders are not)
@@ -114,7 +124,9 @@ class Entry(NamedTuple):
     depth: int  # 1 for the start folder's children
 
 
-def _chain_to(workspace: Path, start: Path, use_gitignore: bool) -> tuple[IgnoreFile, ...]:
+def _chain_to(
+    workspace: Path, start: Path, use_gitignore: bool, fs: WorkspaceFS
+) -> tuple[IgnoreFile, ...]:
     """The ignore files of the workspace root and every folder down to ``start`` (inclusive).
 
     When a folder on the way is itself ignored, the user named an ignored area explicitly (say
@@ -123,17 +135,15 @@ def _chain_to(workspace: Path, start: Path, use_gitignore: bool) -> tuple[Ignore
     if not use_gitignore:
         return ()
     chain: tuple[IgnoreFile, ...] = ()
-    folder = workspace
     rel_parts: list[str] = []
     parts = start.relative_to(workspace).parts
     for index in range(len(parts) + 1):
         if rel_parts and chain and is_ignored(chain, "/".join(rel_parts), True):
             chain = ()
-        loaded = load_ignore_file(folder, "/".join(rel_parts))
+        loaded = load_ignore_file(fs, "/".join(rel_parts))
         if loaded is not None:
             chain = (*chain, loaded)
         if index < len(parts):
-            folder = folder / parts[index]
             rel_parts.append(parts[index])
     return chain
 
@@ -146,6 +156,7 @@ def walk(
     hidden: bool = True,
     max_depth: int | None = None,
     dirs_first: bool = True,
+    fs: WorkspaceFS | None = None,
 ) -> Iterator[Entry]:
     """Walk ``start`` (a real folder inside ``workspace``) depth-first.
 
@@ -154,13 +165,16 @@ def walk(
     sorted). ``gitignore`` skips what ``.gitignore`` files ignore (the start folder itself is
     never skipped: naming a folder explicitly searches it); ``hidden=False`` skips names starting
     with ``.``; ``.git`` is always skipped; ``max_depth`` stops descending (1 = children only).
-    Unreadable folders are skipped silently.
+    Unreadable folders are skipped silently. Folders are opened through ``fs`` (the tool
+    context's resolver, :attr:`ToolContext.fs <allos_core.tools.ToolContext.fs>`; a new one for
+    ``workspace`` when not given).
     """
     root_rel = "" if start == workspace else start.relative_to(workspace).as_posix()
-    chain = _chain_to(workspace, start, gitignore)
+    fs = fs or WorkspaceFS(workspace, resolved=True)
+    chain = _chain_to(workspace, start, gitignore, fs)
     stack = [
         _folder_entries(
-            str(start), root_rel, chain, 1, gitignore, hidden, dirs_first, load_own=False
+            fs, str(start), root_rel, chain, 1, gitignore, hidden, dirs_first, load_own=False
         )
     ]
     while stack:
@@ -173,6 +187,7 @@ def walk(
         if entry.is_dir and (max_depth is None or entry.depth < max_depth):
             stack.append(
                 _folder_entries(
+                    fs,
                     entry.path,
                     entry.rel,
                     folder_chain,
@@ -185,6 +200,7 @@ def walk(
 
 
 def _folder_entries(
+    fs: WorkspaceFS,
     folder: str,
     rel: str,
     chain: tuple[IgnoreFile, ...],
@@ -197,30 +213,32 @@ def _folder_entries(
 ) -> Iterator[tuple[Entry, tuple[IgnoreFile, ...]]]:
     """The entries of one folder, each with the ignore chain its own children start from."""
     if gitignore and load_own:
-        loaded = load_ignore_file(Path(folder), rel)
+        loaded = load_ignore_file(fs, rel)
         if loaded is not None:
             chain = (*chain, loaded)
+    raw: list[tuple[str, bool, bool]] = []
     try:
-        with os.scandir(folder) as scan:
-            raw = list(scan)
-    except OSError:
+        with fs.scandir(rel or ".") as scan:
+            for item in scan:
+                try:
+                    is_symlink = item.is_symlink()
+                    is_dir = not is_symlink and item.is_dir(follow_symlinks=False)
+                except OSError:
+                    continue
+                raw.append((item.name, is_dir, is_symlink))
+    except (OSError, UnsafePathError):
         return
     dirs: list[Entry] = []
     others: list[Entry] = []
     prefix = f"{rel}/" if rel else ""
-    for item in raw:
-        name = item.name
+    folder_prefix = folder.rstrip(os.sep) + os.sep
+    for name, is_dir, is_symlink in raw:
         if name == GIT_DIR or (not hidden and name.startswith(".")):
-            continue
-        try:
-            is_symlink = item.is_symlink()
-            is_dir = not is_symlink and item.is_dir(follow_symlinks=False)
-        except OSError:
             continue
         item_rel = prefix + name
         if chain and is_ignored(chain, item_rel, is_dir):
             continue
-        entry = Entry(item.path, item_rel, name, is_dir, is_symlink, depth)
+        entry = Entry(folder_prefix + name, item_rel, name, is_dir, is_symlink, depth)
         (dirs if is_dir and dirs_first else others).append(entry)
     dirs.sort(key=lambda e: e.name)
     others.sort(key=lambda e: e.name)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import stat
 from typing import TYPE_CHECKING
 
 from allos_core.tools import ToolContext, ToolResult, run_in_thread
+from allos_core.workspace_fs import UnsafePathError
 from allos_fs.base import (
     FolderAlias,
     PathTool,
@@ -48,9 +48,11 @@ class ListDirectory(PathTool):
 
     def _list(self, args: ListDirectoryArgs, context: ToolContext) -> ToolResult:
         real, rel = resolve(context, args.path or ".")
-        if not real.exists():
-            raise FileToolError(f"{rel}: no such folder")
-        if not real.is_dir():
+        try:
+            mode = context.fs.lstat(rel).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            raise FileToolError(f"{rel}: no such folder") from None
+        if not stat.S_ISDIR(mode):
             raise FileToolError(f"{rel} is a file, not a folder; use read_file to read it")
         entries = walk(
             context.workspace,
@@ -58,6 +60,7 @@ class ListDirectory(PathTool):
             gitignore=args.recursive,
             hidden=not args.recursive,
             max_depth=None if args.recursive else 1,
+            fs=context.fs,
         )
         alias = folder_alias(context, args.path or ".", real) if context.read_denied else None
         lines: list[str] = []
@@ -74,7 +77,7 @@ class ListDirectory(PathTool):
             else:
                 files += 1
             if len(lines) < MAX_ENTRIES:
-                lines.append(_format(entry))
+                lines.append(_format(context, entry))
         metadata = {"path": rel, "entries": total, "folders": folders, "files": files}
         if withheld:
             metadata["withheld"] = withheld
@@ -114,17 +117,17 @@ def _withheld(context: ToolContext, entry: Entry, alias: FolderAlias | None = No
     return read_withheld(context, entry.rel, target, alias)
 
 
-def _format(entry: Entry) -> str:
+def _format(context: ToolContext, entry: Entry) -> str:
     if entry.is_dir:
         return entry.rel + "/"
     try:
-        info = os.lstat(entry.path)
-    except OSError:
+        info = context.fs.lstat(entry.rel)
+    except (OSError, UnsafePathError):
         return entry.rel
     if entry.is_symlink:
         try:
-            target = os.readlink(entry.path)
-        except OSError:
+            target = context.fs.readlink(entry.rel)
+        except (OSError, UnsafePathError):
             target = "?"
         return f"{entry.rel} -> {target}"
     if stat.S_ISREG(info.st_mode):

@@ -47,7 +47,7 @@ class ReadFile(PathTool):
         if end is not None and end < start:
             raise FileToolError(f"end_line {end} is before start_line {start}")
         real, rel = resolve(context, args.path)
-        fd = open_regular(real, rel)
+        fd = open_regular(context.fs, rel)
         with os.fdopen(fd, "rb") as handle:
             head = handle.read(SNIFF_BYTES)
             if looks_binary(head):

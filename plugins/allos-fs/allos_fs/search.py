@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
+import stat
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from allos_core.tools import ToolContext, ToolResult, run_in_thread
+from allos_core.workspace_fs import UnsafePathError
 from allos_fs.base import PathTool, folder_alias, read_withheld, resolve, withheld_note
 from allos_fs.files import (
     SNIFF_BYTES,
@@ -19,6 +21,7 @@ from allos_fs.files import (
 )
 from allos_fs.ignore import Entry, walk
 from allos_fs.patterns import compile_glob, literal_prefix, max_depth, normalize_glob
+from allos_fs.regex import compile_pattern
 
 if TYPE_CHECKING:  # pragma: no cover
     from allos_fs.args import GlobArgs, GrepArgs
@@ -33,25 +36,37 @@ MAX_GREP_CHARS = 60_000
 MAX_GREP_LINE_CHARS = 400
 #: grep skips files larger than this
 MAX_GREP_FILE_BYTES = 10 * 1024 * 1024
+#: grep stops starting new files after this many seconds and says it gave up (the regex engine
+#: is linear, so one file never takes long; a huge tree can)
+MAX_GREP_SECONDS = 30.0
 
 
 def _start_folder(context: ToolContext, raw: str) -> tuple[Path, str]:
     real, rel = resolve(context, raw or ".")
-    if not real.exists():
+    if not context.fs.exists(rel):
         raise FileToolError(f"{rel}: no such folder")
     return real, rel
 
 
+def _is_dir(context: ToolContext, rel: str) -> bool:
+    """Whether ``rel`` is a real folder (checked beneath the workspace, symlinks not followed)."""
+    try:
+        return stat.S_ISDIR(context.fs.lstat(rel).st_mode)
+    except (OSError, UnsafePathError):
+        return False
+
+
 def _inside_file(context: ToolContext, entry: Entry) -> str | None:
-    """The real path of a file entry that may be read: regular files, and symlinks whose target
-    is a file inside the workspace. Anything pointing outside is skipped, never opened."""
+    """The canonical workspace-relative path of a file entry that may be read: regular files,
+    and symlinks whose target is a file inside the workspace. Anything pointing outside is
+    skipped, never opened."""
     if not entry.is_symlink:
-        return entry.path
+        return entry.rel
     try:
         target = context.resolve_path(entry.path)
     except Exception:
         return None
-    return str(target) if target.is_file() else None
+    return context.relative(target) if target.is_file() else None
 
 
 # -- glob -----------------------------------------------------------------------------------------
@@ -88,14 +103,14 @@ class Glob(PathTool):
                 "search as `path` and a pattern relative to it"
             )
         base, base_rel = _start_folder(context, args.path)
-        if not base.is_dir():
+        if not _is_dir(context, base_rel):
             raise FileToolError(f"{base_rel} is a file; `path` must be a folder")
         prefix, rest = literal_prefix(pattern)
         start = base
         written = args.path or "."
         if prefix:
-            start, _ = resolve(context, os.path.join(base, prefix))
-            if not start.is_dir():
+            start, start_rel_ = resolve(context, os.path.join(base, prefix))
+            if not _is_dir(context, start_rel_):
                 return ToolResult(_no_match(pattern, base_rel), metadata={"matches": 0})
             written = os.path.join(written, prefix)
         alias = folder_alias(context, written, start) if context.read_denied else None
@@ -105,16 +120,19 @@ class Glob(PathTool):
         cut = len(start_rel) + 1 if start_rel else 0
         found: list[str] = []
         withheld = 0
-        for entry in walk(context.workspace, start, max_depth=depth, dirs_first=False):
+        for entry in walk(
+            context.workspace, start, max_depth=depth, dirs_first=False, fs=context.fs
+        ):
             if entry.is_dir:
                 continue
             if matcher.match(entry.rel[cut:]) is None:
                 continue
             target = None
             if entry.is_symlink:
-                target = _inside_file(context, entry)
-                if target is None:
+                inside = _inside_file(context, entry)
+                if inside is None:
                     continue
+                target = str(context.workspace / inside)
             if read_withheld(context, entry.rel, target, alias):
                 withheld += 1
                 continue
@@ -163,7 +181,8 @@ class Grep(PathTool):
 
     name = "grep"
     description = (
-        "Search the contents of files with a Python regular expression, line by line. Prints "
+        "Search the contents of files with a regular expression (RE2 syntax: like Python's re, "
+        "without lookarounds or backreferences), line by line. Prints "
         "each matching line as `path:line_number:text`, paths relative to the workspace root. "
         "Searches a folder recursively (or one file), skipping .git, binary files and whatever "
         ".gitignore ignores. Narrow it with `path` and `glob` (e.g. *.py). Escape regex "
@@ -179,16 +198,11 @@ class Grep(PathTool):
         return await run_in_thread(self._grep, args, context)
 
     def _grep(self, args: GrepArgs, context: ToolContext) -> ToolResult:
-        flags = re.IGNORECASE if args.ignore_case else 0
         try:
-            regex = re.compile(args.pattern, flags)
-        except re.error as exc:
-            return ToolResult.error(
-                f"grep: invalid regular expression {args.pattern!r}: {exc}. Patterns use Python "
-                "re syntax; put a backslash before ( ) [ ] { } . * + ? | ^ $ to match them "
-                "literally."
-            )
-        prefilter = _prefilter(args.pattern, flags)
+            compiled = compile_pattern(args.pattern, args.ignore_case)
+        except FileToolError as exc:
+            return ToolResult.error(str(exc))
+        regex, prefilter = compiled.line, compiled.whole
         start, start_rel = _start_folder(context, args.path)
         file_filter = _file_filter(args.glob, start, context) if args.glob else None
         alias = folder_alias(context, args.path or ".", start) if context.read_denied else None
@@ -199,13 +213,20 @@ class Grep(PathTool):
         skipped_large = 0
         withheld = 0
         cut = False
-        for file_path, rel, target in _files_to_search(context, start, file_filter):
+        searched = 0
+        gave_up = False
+        deadline = time.monotonic() + MAX_GREP_SECONDS
+        for open_rel, rel, target in _files_to_search(context, start, start_rel, file_filter):
+            if time.monotonic() >= deadline:
+                gave_up = True
+                break
+            searched += 1
             # checked before the file is opened: a denied file's contents never reach the model,
             # and every denied file counts (not only matching ones, which would leak a match)
             if read_withheld(context, rel, target, alias):
                 withheld += 1
                 continue
-            matches = _search_file(file_path, rel, regex, prefilter)
+            matches = _search_file(context, open_rel, rel, regex, prefilter)
             if matches is None:
                 skipped_large += 1
                 continue
@@ -223,9 +244,18 @@ class Grep(PathTool):
                 size += len(text) + 1
             if cut:
                 break
-        metadata = {"matches": len(out), "files": files_with_matches}
+        metadata: dict[str, Any] = {"matches": len(out), "files": files_with_matches}
         if withheld:
             metadata["withheld"] = withheld
+        gave_up_note = ""
+        if gave_up:
+            metadata["gave_up"] = True
+            gave_up_note = (
+                f"[grep gave up after {MAX_GREP_SECONDS:g} s with {searched} files searched; "
+                "the results are incomplete. Narrow the search with `path` or `glob`.]"
+            )
+        if not out and gave_up:
+            return ToolResult(f"No matches so far. {gave_up_note}", metadata=metadata)
         if not out:
             where = "the workspace" if start_rel == "." else start_rel
             message = f"No matches for {args.pattern!r} in {where}"
@@ -250,25 +280,9 @@ class Grep(PathTool):
             )
         if withheld:
             out.append(f"[{withheld_note(withheld)}.]")
+        if gave_up_note:
+            out.append(gave_up_note)
         return ToolResult("\n".join(out), metadata=metadata)
-
-
-_LOOKAROUND = re.compile(r"\(\?<?[=!]|\\[AZ]")
-
-
-def _prefilter(pattern: str, flags: int) -> re.Pattern[str] | None:
-    """A whole-file regex that finds every file with a matching line (None when unsafe).
-
-    Searching the whole text once is much faster than line by line; only files it accepts are
-    searched per line. Lookarounds and \\A / \\Z can behave differently across line breaks, so
-    such patterns skip the prefilter.
-    """
-    if _LOOKAROUND.search(pattern):
-        return None
-    try:
-        return re.compile(pattern, flags | re.MULTILINE)
-    except re.error:  # pragma: no cover - compiled fine without MULTILINE
-        return None
 
 
 def _file_filter(pattern: str, start: Path, context: ToolContext):  # type: ignore[no-untyped-def,unused-ignore]
@@ -284,31 +298,37 @@ def _file_filter(pattern: str, start: Path, context: ToolContext):  # type: igno
 def _files_to_search(
     context: ToolContext,
     start: Path,
+    start_rel: str,
     file_filter: Callable[[str, str], bool] | None,
 ) -> Iterator[tuple[str, str, str | None]]:
-    """``(real_path, rel, symlink_target)`` for each file to search; the target is None unless
-    the entry is a symlink (then it is the real path, checked against deny rules too)."""
-    if not start.is_dir():
-        rel = context.relative(start)
-        yield str(start), rel, None
+    """``(open_rel, rel, symlink_target)`` for each file to search: the canonical path to open
+    beneath the workspace, the path as listed, and (for a symlink only) its real path, which is
+    checked against deny rules too."""
+    if not _is_dir(context, start_rel):
+        yield start_rel, start_rel, None
         return
-    for entry in walk(context.workspace, start, dirs_first=False):
+    for entry in walk(context.workspace, start, dirs_first=False, fs=context.fs):
         if entry.is_dir:
             continue
         if file_filter is not None and not file_filter(entry.rel, entry.name):
             continue
-        real = _inside_file(context, entry)
-        if real is not None:
-            yield real, entry.rel, real if entry.is_symlink else None
+        real_rel = _inside_file(context, entry)
+        if real_rel is not None:
+            target = str(context.workspace / real_rel) if entry.is_symlink else None
+            yield real_rel, entry.rel, target
 
 
 def _search_file(
-    path: str, rel: str, regex: re.Pattern[str], prefilter: re.Pattern[str] | None
+    context: ToolContext,
+    open_rel: str,
+    rel: str,
+    regex: Any,
+    prefilter: Any | None,
 ) -> list[tuple[int, str]] | None:
     """Matching ``(line_number, text)`` pairs; None when the file is too large to search."""
     try:
-        fd, info = open_regular_stat(path, rel)
-    except FileToolError:
+        fd, info = open_regular_stat(context.fs, open_rel)
+    except (FileToolError, UnsafePathError):
         return []
     try:
         if info.st_size > MAX_GREP_FILE_BYTES:

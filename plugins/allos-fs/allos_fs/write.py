@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from allos_core.files import atomic_write
 from allos_core.tools import ToolContext, ToolResult, run_in_thread
 from allos_fs.base import PathTool, resolve
 from allos_fs.files import (
+    MAX_EDIT_BYTES,
     SNIFF_BYTES,
     FileToolError,
     count_lines,
     cut_diff,
-    existing_mode,
     looks_binary,
     read_bytes,
     unified_diff,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.workspace_fs import WorkspaceFS
     from allos_fs.args import EditFileArgs, WriteFileArgs
 
 #: the diff inside an edit result is cut to this many lines (metadata keeps all of it)
@@ -45,15 +45,28 @@ class _Old:
     text: str | None
     binary: bool = False
     mode: int | None = None
+    #: the old file is over MAX_EDIT_BYTES: replaced without reading it (no diff)
+    large: bool = False
 
 
-def _load_old(real: Path, rel: str) -> _Old:
-    if not os.path.lexists(real):
+def _kind(fs: WorkspaceFS, rel: str) -> int | None:
+    """The file type bits of ``rel`` (``lstat``, beneath the workspace), None when missing."""
+    try:
+        return stat.S_IFMT(fs.lstat(rel).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _load_old(fs: WorkspaceFS, rel: str) -> _Old:
+    kind = _kind(fs, rel)
+    if kind is None:
         return _Old(None)
-    if os.path.isdir(real):
+    if kind == stat.S_IFDIR:
         raise FileToolError(f"{rel} is a folder; give the path of a file inside it")
-    data = read_bytes(real, rel)
-    mode = existing_mode(real)
+    size = fs.lstat(rel).st_size
+    if kind == stat.S_IFREG and size > MAX_EDIT_BYTES:
+        return _Old("", binary=True, mode=stat.S_IMODE(fs.lstat(rel).st_mode), large=True)
+    data, mode = read_bytes(fs, rel, MAX_EDIT_BYTES)
     if looks_binary(data[:SNIFF_BYTES]):
         return _Old("", binary=True, mode=mode)
     return _Old(data.decode("utf-8", errors="surrogateescape"), mode=mode)
@@ -79,8 +92,8 @@ class WriteFile(PathTool):
 
     def preview(self, args: WriteFileArgs, context: ToolContext) -> str | None:
         try:
-            real, rel = resolve(context, args.path)
-            old = _load_old(real, rel)
+            _, rel = resolve(context, args.path)
+            old = _load_old(context.fs, rel)
         except Exception:
             return None
         return _write_diff(old, args.content, rel)
@@ -93,8 +106,9 @@ class WriteFile(PathTool):
             raise FileToolError(
                 f"{args.path} names a folder; give a file path such as {args.path}notes.txt"
             )
-        real, rel = resolve(context, args.path)
-        old = _load_old(real, rel)
+        _, rel = resolve(context, args.path)
+        fs = context.fs
+        old = _load_old(fs, rel)
         data = _encode(args.content, "content")
         lines = count_lines(args.content)
         diff = _write_diff(old, args.content, rel)
@@ -105,17 +119,23 @@ class WriteFile(PathTool):
                 metadata=metadata,
             )
         try:
-            real.parent.mkdir(parents=True, exist_ok=True)
+            fs.makedirs(os.path.dirname(rel))
         except (FileExistsError, NotADirectoryError):
             raise FileToolError(
                 f"cannot create the folders for {rel}: a part of that path is an existing file"
             ) from None
-        atomic_write(real, data, mode=old.mode)
+        fs.atomic_write(rel, data, mode=old.mode)
         if old.text is None:
             metadata["created"] = True
             return ToolResult(f"Created {rel} ({_lines(lines)}).", metadata=metadata)
         metadata["created"] = False
-        was = "a binary file" if old.binary else _lines(count_lines(old.text))
+        was = (
+            "a large file"
+            if old.large
+            else "a binary file"
+            if old.binary
+            else _lines(count_lines(old.text))
+        )
         return ToolResult(f"Overwrote {rel} ({_lines(lines)}; was {was}).", metadata=metadata)
 
 
@@ -124,6 +144,8 @@ def _lines(count: int) -> str:
 
 
 def _write_diff(old: _Old, new: str, rel: str) -> str:
+    if old.large:
+        return f"Large file {rel} (over {MAX_EDIT_BYTES // 2**20} MB) replaced by text\n"
     if old.binary:
         return f"Binary file {rel} replaced by text ({_lines(count_lines(new))})\n"
     return unified_diff(old.text or "", new, rel, created=old.text is None)
@@ -142,7 +164,8 @@ class EditFile(PathTool):
         "prefix. old_text must occur exactly once unless replace_all is true; to pick one of "
         "several occurrences, include a few surrounding lines. When old_text is not found or "
         "is ambiguous, the error says where matches or near-matches are. The result shows the "
-        "change as a unified diff. To create a file or rewrite it completely, use write_file."
+        "change as a unified diff. To create a file or rewrite it completely, use write_file. "
+        f"Files over {MAX_EDIT_BYTES // 2**20} MB are refused."
     )
     Args = "allos_fs.args:EditFileArgs"  # imported on first use: loading plugins stays cheap
     read_only = False
@@ -160,13 +183,14 @@ class EditFile(PathTool):
 
     def _plan(
         self, args: EditFileArgs, context: ToolContext
-    ) -> tuple[Path, str, str, str, int, list[int]]:
-        real, rel = resolve(context, args.path)
-        if not os.path.lexists(real):
+    ) -> tuple[int, str, str, str, int, list[int]]:
+        _, rel = resolve(context, args.path)
+        kind = _kind(context.fs, rel)
+        if kind is None:
             raise FileToolError(f"{rel}: no such file; to create it, use write_file")
-        if os.path.isdir(real):
+        if kind == stat.S_IFDIR:
             raise FileToolError(f"{rel} is a folder; give the path of a file inside it")
-        data = read_bytes(real, rel)
+        data, mode = read_bytes(context.fs, rel, MAX_EDIT_BYTES)
         if looks_binary(data[:SNIFF_BYTES]):
             raise FileToolError(
                 f"{rel} looks like a binary file (it contains NUL bytes); edit_file only edits text"
@@ -179,11 +203,11 @@ class EditFile(PathTool):
             raise FileToolError("old_text and new_text are the same; nothing would change")
         text = data.decode("utf-8", errors="surrogateescape")
         new, count, lines_at = apply_edit(text, args.old_text, args.new_text, args.replace_all, rel)
-        return real, rel, text, new, count, lines_at
+        return mode, rel, text, new, count, lines_at
 
     def _edit(self, args: EditFileArgs, context: ToolContext) -> ToolResult:
-        real, rel, old, new, count, lines_at = self._plan(args, context)
-        atomic_write(real, _encode(new, "new_text"), mode=existing_mode(real))
+        mode, rel, old, new, count, lines_at = self._plan(args, context)
+        context.fs.atomic_write(rel, _encode(new, "new_text"), mode=mode)
         diff = unified_diff(old, new, rel)
         where = _line_list(lines_at)
         head = (

@@ -53,7 +53,7 @@ async def test_failed_write_leaves_the_old_file_and_no_temp(ws, call, monkeypatc
     target = ws / "keep.txt"
     target.write_text("original\n")
 
-    def broken_replace(src, dst):
+    def broken_replace(src, dst, **_dir_fds):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
@@ -214,3 +214,25 @@ async def test_edit_preview_is_the_diff_and_changes_nothing(ws):
     assert (ws / "m.py").read_text() == SOURCE
     bad = edit_file.validate({"path": "m.py", "old_text": "zzz", "new_text": "y"})
     assert edit_file.preview(bad, context) is None
+
+
+async def test_edit_refuses_a_file_over_the_size_limit_without_reading_it(ws, call):
+    from allos_fs.files import MAX_EDIT_BYTES
+
+    big = ws / "huge.log"
+    with open(big, "wb") as handle:
+        handle.truncate(MAX_EDIT_BYTES + 1)  # sparse: nothing is really written
+    result = await call(edit_file, ws, path="huge.log", old_text="a", new_text="b")
+    assert result.is_error and "10 MB limit" in result.content
+    assert big.stat().st_size == MAX_EDIT_BYTES + 1
+
+
+async def test_write_over_a_huge_file_replaces_it_without_reading_it(ws, call):
+    from allos_fs.files import MAX_EDIT_BYTES
+
+    big = ws / "huge.log"
+    with open(big, "wb") as handle:
+        handle.truncate(MAX_EDIT_BYTES + 1)
+    result = await call(write_file, ws, path="huge.log", content="small\n")
+    assert not result.is_error and "was a large file" in result.content
+    assert big.read_text() == "small\n"
