@@ -29,7 +29,8 @@ def test_workspace_file_cannot_choose_googles_endpoint_project_or_key(tmp_path: 
     # Vertex AI's project decides whose project (and logs) receive your prompts, with your
     # Google credentials: like a base URL, it is an endpoint a project may not choose
     assert settings.provider_options("google") == {}
-    assert settings.model_for("google") == "gemini-2.5-pro"  # harmless values still apply
+    # an untrusted workspace does not choose the model either (see test_workspace_trust)
+    assert settings.model_for("google") is None
     ignored = {item.key: item for item in settings.ignored}
     for option in ("base_url", "vertexai", "project", "location"):
         assert "may not set endpoints" in ignored[f"providers.google.{option}"].message
