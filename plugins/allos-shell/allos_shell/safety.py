@@ -32,6 +32,15 @@ import shlex
 from collections.abc import Iterable, Sequence
 
 from allos_shell.commands import ParsedCommandLine, parse_command_line
+from allos_shell.subjects import is_dynamic_program
+from allos_shell.wrappers import (
+    expand_braces,
+    find_commands,
+    find_roots,
+    innermost,
+    program_name,
+    shell_invocation,
+)
 
 #: top-level folders whose recursive removal or permission change wrecks a system
 SYSTEM_DIRS = frozenset(
@@ -75,8 +84,6 @@ _HARMLESS_DEVICES = frozenset(
 )
 _HARMLESS_DEVICE_FOLDERS = ("/dev/fd/", "/dev/pts/", "/dev/tcp/", "/dev/udp/", "/dev/shm/")
 
-_SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "mksh", "ash", "busybox"})
-_SUDO_OPTIONS_WITH_VALUE = frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"})
 _FORK_BOMB = re.compile(
     r"([^\s(){};|&<>]+)\s*\(\s*\)\s*\{[^}]*?(?<![^\s{;|&])\1\s*\|\s*\1\s*&", re.S
 )
@@ -103,12 +110,51 @@ def _reason_in_tree(parsed: ParsedCommandLine, depth: int) -> str | None:
     for function in parsed.functions:
         if function.name in function.calls and function.forks:
             return f"a fork bomb (function {function.name} keeps starting copies of itself)"
+    line = _LineContext.of([[*c.assignments, *c.words] for c in parsed.commands])
     for simple in parsed.commands:
-        reason = _reason_for_words(simple.words, depth)
+        reason = _reason_for_words([*simple.assignments, *simple.words], depth, line)
         if reason:
             return reason
     targets = [r.word for r in parsed.all_redirects() if r.writes]
     return _reason_for_targets(targets)
+
+
+class _LineContext:
+    """What other commands of the same line tell about one command.
+
+    ``inputs`` are words that may reach a command on its stdin (the arguments of ``echo`` and
+    ``printf``, the roots of ``find``): ``echo ~ | xargs rm -rf`` removes ``~``. ``home_dirs``
+    holds the index of each command that runs after a ``cd`` to ``/``, ``~`` or an unknown place.
+    """
+
+    def __init__(self) -> None:
+        self.inputs: list[str] = []
+        self.scripts: list[str] = []
+        self.dangerous_cwd_from: int | None = None
+        self.position = 0
+
+    @classmethod
+    def of(cls, commands: Sequence[Sequence[str]]) -> _LineContext:
+        context = cls()
+        for index, words in enumerate(commands):
+            argv = innermost(words).argv
+            if not argv:
+                continue
+            program, args = program_name(argv[0]), argv[1:]
+            if program in ("echo", "printf"):
+                context.inputs.extend(args)
+                context.scripts.append(" ".join(a for a in args if not a.startswith("%")))
+            elif program == "find":
+                context.inputs.extend(find_roots(args))
+            elif program in ("cd", "pushd") and context.dangerous_cwd_from is None:
+                operands = [a for a in args if not a.startswith("-") or a == "-"]
+                target = operands[0] if operands else "~"
+                if target == "-" or is_dangerous_operand(target):
+                    context.dangerous_cwd_from = index
+        return context
+
+    def cwd_is_dangerous(self) -> bool:
+        return self.dangerous_cwd_from is not None and self.position > self.dangerous_cwd_from
 
 
 def _reason_for_targets(targets: Iterable[str]) -> str | None:
@@ -121,15 +167,47 @@ def _reason_for_targets(targets: Iterable[str]) -> str | None:
 # -- one command -----------------------------------------------------------------------------------
 
 
-def _reason_for_words(words: Sequence[str], depth: int) -> str | None:
-    argv = unwrap(words)
+def _reason_for_words(
+    words: Sequence[str], depth: int, line: _LineContext | None = None
+) -> str | None:
+    line = line or _LineContext()
+    reason = _reason_for_argv(_expanded(words), depth, line)
+    line.position += 1
+    return reason
+
+
+def _expanded(words: Sequence[str]) -> list[str]:
+    """Words after brace expansion (``{rm,-rf,~}`` is ``rm -rf ~``)."""
+    return [item for word in words for item in expand_braces(word)]
+
+
+def _reason_for_argv(words: list[str], depth: int, line: _LineContext) -> str | None:
+    layer = innermost(words)
+    argv = layer.argv
     if not argv:
         return None
-    program = posixpath.basename(argv[0].lstrip("\\"))
+    program = program_name(argv[0])
     args = list(argv[1:])
-    if program in _SHELLS:
-        script = _shell_script(program, args)
-        return destructive_reason(script, depth + 1) if script else None
+    if layer.from_input:
+        args += line.inputs  # xargs appends what the line feeds it
+    if line.cwd_is_dangerous():
+        args = [_in_dangerous_cwd(a) for a in args]
+    if is_dynamic_program(argv[0]):
+        options, operands = _split_options(args)
+        hit = _first_dangerous(operands)
+        if hit and (options or not operands[1:]):
+            return f"an unknown program ({argv[0]}) run on {hit}"
+        return None
+    invocation = shell_invocation(program, args)
+    if invocation is not None:
+        if invocation.kind == "script":
+            return destructive_reason(invocation.script, depth + 1)
+        if invocation.kind == "stdin":
+            for script in line.scripts:
+                reason = destructive_reason(script, depth + 1)
+                if reason:
+                    return reason
+        return None
     if program == "eval":
         return destructive_reason(" ".join(args), depth + 1)
     if program == "trap":
@@ -160,25 +238,19 @@ def _reason_for_words(words: Sequence[str], depth: int) -> str | None:
                 return f"{program} of the device {operand}"
         return None
     if program == "find":
-        roots = []
-        for arg in args:
-            if arg.startswith(("-", "(", "!")):
-                break
-            roots.append(arg)
-        hit = _first_dangerous(roots)
+        hit = _first_dangerous(find_roots(args))
         if hit and "-delete" in args:
             return f"find {hit} -delete"
-        if hit and _find_runs_rm(args):
+        if hit and any(program_name(innermost(c).argv[0]) == "rm" for c in find_commands(args)):
             return f"find {hit} -exec rm"
     return None
 
 
-def _find_runs_rm(args: list[str]) -> bool:
-    for index, arg in enumerate(args[:-1]):
-        runs = arg in ("-exec", "-execdir", "-ok", "-okdir")
-        if runs and posixpath.basename(args[index + 1]) == "rm":
-            return True
-    return False
+def _in_dangerous_cwd(arg: str) -> str:
+    """An operand as seen from ``/`` or ``~``: ``*`` and ``.`` there are everything there."""
+    if arg in ("*", ".", "./", "./*", ".*", "./.*", ".."):
+        return "~/*"
+    return arg
 
 
 def _option_value(args: list[str], names: tuple[str, ...]) -> str | None:
@@ -199,71 +271,6 @@ def _rm_reason(args: list[str]) -> str | None:
         return None
     hit = _first_dangerous(operands)
     return f"rm -r of {hit}" if hit else None
-
-
-def unwrap(words: Sequence[str]) -> list[str]:
-    """The command that really runs: drop ``NAME=value`` words and wrappers such as ``sudo``."""
-    argv = list(words)
-    changed = True
-    while argv and changed:
-        changed = False
-        while argv and _is_assignment(argv[0]):
-            argv.pop(0)
-            changed = True
-        if not argv:
-            break
-        program = posixpath.basename(argv[0].lstrip("\\"))
-        rest = argv[1:]
-        if program in ("sudo", "doas"):
-            rest = _skip_options(rest, _SUDO_OPTIONS_WITH_VALUE)
-        elif program == "env":
-            rest = _skip_options(rest, frozenset({"-u", "-C", "-S", "--unset", "--chdir"}))
-        elif program == "nice":
-            rest = _skip_options(rest, frozenset({"-n", "--adjustment"}))
-        elif program == "ionice":
-            rest = _skip_options(rest, frozenset({"-c", "-n", "-p", "-P", "-u"}))
-        elif program == "timeout":
-            rest = _skip_options(rest, frozenset({"-s", "--signal", "-k", "--kill-after"}))
-            rest = rest[1:]  # the duration
-        elif program == "exec":
-            rest = _skip_options(rest, frozenset({"-a"}))
-        elif program in ("nohup", "command", "builtin", "time", "stdbuf", "setsid", "xargs"):
-            rest = _skip_options(rest, frozenset())
-        else:
-            break
-        argv = rest
-        changed = True
-    return argv
-
-
-def _skip_options(args: list[str], with_value: frozenset[str]) -> list[str]:
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        if arg == "--":
-            return args[index + 1 :]
-        if not arg.startswith("-") or arg == "-":
-            break
-        index += 2 if arg in with_value else 1
-    return args[index:]
-
-
-def _is_assignment(word: str) -> bool:
-    return re.match(r"^[A-Za-z_][A-Za-z0-9_]*\+?=", word) is not None
-
-
-def _shell_script(program: str, args: list[str]) -> str | None:
-    """The script of ``bash -c SCRIPT`` (or ``-lc``, ``-ec`` ...), or None."""
-    if program == "busybox":
-        if args and args[0] in _SHELLS:
-            return _shell_script(args[0], args[1:])
-        return None
-    for index, arg in enumerate(args):
-        if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
-            return args[index + 1] if index + 1 < len(args) else None
-        if not arg.startswith("-"):
-            return None
-    return None
 
 
 def _split_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -297,9 +304,26 @@ def _has_flag(options: Iterable[str], letters: str, long_name: str) -> bool:
 
 def _first_dangerous(paths: Iterable[str]) -> str | None:
     for path in paths:
-        if is_dangerous_path(path):
+        if is_dangerous_operand(path):
             return path
     return None
+
+
+_EXPANSION = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|`[^`]*`|\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9@*#?$!-]")
+
+
+def is_dangerous_operand(path: str) -> bool:
+    """:func:`is_dangerous_path`, also for a path with expansions the shell fills in later.
+
+    ``$X``, ``${HOME%/}``, ``"$DIR"/*`` and ``$(…)`` may be empty, ``/`` or the home folder when
+    the command runs: the path is dangerous when any of those makes it so.
+    """
+    if is_dangerous_path(path):
+        return True
+    if not _EXPANSION.search(path.replace("${HOME}", "~").replace("$HOME", "~")):
+        return False
+    text = path.replace("${HOME}", "~").replace("$HOME", "~")
+    return any(is_dangerous_path(_EXPANSION.sub(value, text)) for value in ("", "/", "~"))
 
 
 def is_dangerous_path(path: str) -> bool:

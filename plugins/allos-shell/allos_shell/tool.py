@@ -7,7 +7,7 @@ import signal
 from typing import TYPE_CHECKING, Any
 
 from allos_core.tools import Tool, ToolContext, ToolResult
-from allos_shell.commands import permission_subjects
+from allos_shell.commands import permission_aliases, permission_subjects
 from allos_shell.limits import DEFAULT_OUTPUT_LIMIT, MAX_TIMEOUT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,6 +51,10 @@ class ShellExec(Tool):
     def permission_subjects(self, args: Any, context: ToolContext) -> list[str | None]:
         """Each simple command, substitution and write redirection; see :mod:`allos_shell.commands`."""
         return list(permission_subjects(args.command))
+
+    def permission_aliases(self, args: Any, context: ToolContext) -> list[str]:
+        """Other spellings deny rules also see (``/bin/rm`` is ``rm``); see :mod:`allos_shell.subjects`."""
+        return permission_aliases(args.command)
 
     def preview(self, args: Any, context: ToolContext) -> str | None:
         return f"$ {args.command}"
