@@ -12,6 +12,7 @@ from allos_shell.limits import DEFAULT_OUTPUT_LIMIT, MAX_TIMEOUT
 
 if TYPE_CHECKING:  # pragma: no cover
     from allos_shell.process import ProcessOutcome
+    from allos_shell.runner import ShellRun
 
 
 class ShellExec(Tool):
@@ -65,17 +66,21 @@ class ShellExec(Tool):
             return ToolResult.error(
                 f"the workspace {workspace} is not a folder; start allos in an existing folder"
             )
-        from allos_shell.process import run_command  # asyncio subprocess machinery
+        from allos_shell.runner import run_shell  # asyncio subprocess machinery
 
-        outcome = await run_command(
-            [shell_program(), "-c", args.command],
-            cwd=workspace,
-            timeout=args.timeout,
-            output_limit=self.output_limit,
-            kill_grace=self.kill_grace,
-            drain_grace=self.drain_grace,
-        )
-        return format_outcome(outcome, args.timeout)
+        try:
+            shell_run = await run_shell(
+                [shell_program(), "-c", args.command],
+                workspace=workspace,
+                settings=context.settings,
+                timeout=args.timeout,
+                output_limit=self.output_limit,
+                kill_grace=self.kill_grace,
+                drain_grace=self.drain_grace,
+            )
+        except ValueError as exc:  # invalid [sandbox] or [shell.environment] settings
+            return ToolResult.error(f"not run: {exc}; fix the setting in allos.toml")
+        return format_outcome(shell_run.outcome, args.timeout, shell_run)
 
 
 def shell_program() -> str:
@@ -83,19 +88,38 @@ def shell_program() -> str:
     return shutil.which("bash") or "/bin/sh"
 
 
-def format_outcome(outcome: ProcessOutcome, timeout: int) -> ToolResult:
-    """The text a model reads: status line, then the stdout and stderr sections."""
+def format_outcome(
+    outcome: ProcessOutcome, timeout: int, shell_run: ShellRun | None = None
+) -> ToolResult:
+    """The text a model reads: status line, then the stdout and stderr sections.
+
+    It claims only what was done: "every process it started" only when the launcher (a child
+    subreaper) watched them all, "its process group" otherwise.
+    """
+    contained = shell_run is not None and shell_run.contained
     lines: list[str] = []
     if outcome.timed_out:
+        which = "with every process it started" if contained else "with its process group"
         lines.append(
-            f"timed out: killed after {timeout} s, with every process it started "
+            f"timed out: killed after {timeout} s, {which} "
             f"(raise `timeout`, up to {MAX_TIMEOUT}, for longer commands)"
         )
     lines.append(f"exit code: {_exit_text(outcome.exit_code)}")
-    if outcome.stragglers_killed:
+    if contained and shell_run is not None and shell_run.stopped and not outcome.timed_out:
+        lines.append(
+            f"note: {shell_run.stopped} background process(es) the command left running were "
+            "stopped when it exited; nothing a command starts outlives it"
+        )
+    elif outcome.stragglers_killed:
         lines.append(
             "note: background processes still holding the output were stopped when the command "
-            "exited; redirect their output to a file to keep them running"
+            "exited"
+        )
+    if shell_run is not None and shell_run.restored:
+        lines.append(
+            "refused: the command changed protected configuration ("
+            + ", ".join(shell_run.restored)
+            + "); it was put back as it was"
         )
     stdout = outcome.stdout.text("stdout").rstrip("\n")
     stderr = outcome.stderr.text("stderr").rstrip("\n")
@@ -105,7 +129,7 @@ def format_outcome(outcome: ProcessOutcome, timeout: int) -> ToolResult:
         lines += ["stderr:", stderr]
     if not stdout and not stderr:
         lines.append("(no output)")
-    failed = outcome.timed_out or outcome.exit_code != 0
+    failed = outcome.timed_out or outcome.exit_code != 0 or bool(shell_run and shell_run.restored)
     metadata = {
         "exit_code": outcome.exit_code,
         "timed_out": outcome.timed_out,
@@ -114,6 +138,14 @@ def format_outcome(outcome: ProcessOutcome, timeout: int) -> ToolResult:
         "stderr_bytes": outcome.stderr.total,
         "truncated": bool(outcome.stdout.cut or outcome.stderr.cut),
     }
+    if shell_run is not None:
+        metadata.update(
+            sandbox=shell_run.status.summary(),
+            contained=shell_run.contained,
+            stopped=shell_run.stopped,
+            restored=list(shell_run.restored),
+            env_withheld=shell_run.withheld,
+        )
     return ToolResult("\n".join(lines), is_error=failed, metadata=metadata)
 
 
