@@ -159,6 +159,7 @@ def build_agent(
     manager = manager or create_plugin_manager()
     choice = choose_provider(manager, settings, options.base_url)
     tools = check_tools(manager, options.tools)
+    show_run_notes(manager, settings, tools)
     if session is None and options.session:
         from allos_core.sessions import Session
 
@@ -185,6 +186,20 @@ def build_agent(
         plugin_settings=settings.plugin_settings(),
     )
     return AgentSetup(agent, settings, choice, manager)
+
+
+def show_run_notes(manager: PluginManager, settings: Settings, tools: list[str] | None) -> None:
+    """Print the plugins' ``allos_run_notes`` lines (the run header), one line each, on stderr."""
+    from allos_core.cli.ui import print_warning
+
+    try:
+        answers = manager.hook.allos_run_notes(settings=settings.plugin_settings(), tools=tools)
+    except Exception as exc:  # a plugin's note must never stop the run
+        print_warning("warning", f"a plugin's run notes failed: {exc}")
+        return
+    for notes in answers:
+        for level, message in notes or []:
+            print_warning("warning" if level == "warning" else "notice", str(message))
 
 
 def provider_for_switch(

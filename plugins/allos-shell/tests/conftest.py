@@ -32,7 +32,8 @@ def shell(manager) -> Tool:
 
 @pytest.fixture
 def context(tmp_path: Path) -> ToolContext:
-    return ToolContext(workspace=tmp_path)
+    """A workspace whose top level commands may write (the sandbox tests use their own)."""
+    return ToolContext(workspace=tmp_path, settings={"sandbox": {"writable_paths": ["."]}})
 
 
 def process_running(pid: int) -> bool:
