@@ -123,6 +123,8 @@ def format_outcome(
         )
     stdout = outcome.stdout.text("stdout").rstrip("\n")
     stderr = outcome.stderr.text("stderr").rstrip("\n")
+    if shell_run is not None and outcome.exit_code != 0 and _refused(stdout + stderr):
+        lines.append(sandbox_hint(shell_run))
     if stdout:
         lines += ["stdout:", stdout]
     if stderr:
@@ -147,6 +149,27 @@ def format_outcome(
             env_withheld=shell_run.withheld,
         )
     return ToolResult("\n".join(lines), is_error=failed, metadata=metadata)
+
+
+def _refused(text: str) -> bool:
+    return any(
+        m in text for m in ("Permission denied", "Operation not permitted", "PermissionError")
+    )
+
+
+def sandbox_hint(shell_run: ShellRun) -> str:
+    """What the sandbox refuses, for a command that failed with a permission error."""
+    status = shell_run.status
+    if not status.filesystem:
+        return "note: no OS sandbox is active; the permission error comes from the system"
+    if status.mode == "read-only":
+        return "note: the sandbox is read-only: commands cannot write files"
+    net = "" if status.network_allowed else ", and network connections"
+    return (
+        "note: the sandbox refuses writes outside the workspace and temp folders, new entries "
+        "at the top of the workspace (create those with write_file) and the agent's "
+        f"configuration{net}; the user can widen it in [sandbox] (see `allos sandbox status`)"
+    )
 
 
 def _exit_text(code: int | None) -> str:

@@ -35,9 +35,11 @@ PROTECTED_GIT_NAMES = frozenset({"hooks", "config"})
 #: devices every command may write (``> /dev/null``)
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/ptmx", "/dev/pts")
 _FULL = landlock.handled_fs(99)
-_FILES_ONLY = (
+#: what git needs in ``.git`` itself (lock files renamed into place, new folders such as logs/);
+#: no REMOVE_DIR, so ``.git/hooks`` cannot be moved aside or replaced
+_GIT_DIR = (
     landlock.WRITE_FILE | landlock.TRUNCATE | landlock.MAKE_REG | landlock.REMOVE_FILE
-    | landlock.REFER
+    | landlock.MAKE_DIR | landlock.REFER
 )  # fmt: skip
 
 
@@ -155,7 +157,7 @@ def writable_rules(settings: SandboxSettings, workspace: Path) -> list[tuple[str
     rules += _entries(workspace, PROTECTED_ROOT_NAMES)
     git = workspace / ".git"
     if git.is_dir() and not git.is_symlink():
-        rules.append((str(git), _FILES_ONLY))
+        rules.append((str(git), _GIT_DIR))
         rules += _entries(git, PROTECTED_GIT_NAMES)
     for temp in shared_temp_dirs(workspace):
         rules.append((temp, _FULL))
