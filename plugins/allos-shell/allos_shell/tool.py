@@ -166,9 +166,8 @@ def sandbox_hint(shell_run: ShellRun) -> str:
         return "note: the sandbox is read-only: commands cannot write files"
     net = "" if status.network_allowed else ", and network connections"
     return (
-        "note: the sandbox refuses writes outside the workspace and temp folders, new entries "
-        "at the top of the workspace (create those with write_file) and the agent's "
-        f"configuration{net}; the user can widen it in [sandbox] (see `allos sandbox status`)"
+        "note: the sandbox refuses writes outside the workspace and temp folders"
+        f"{net}; the user can widen it in [sandbox] (see `allos sandbox status`)"
     )
 
 

@@ -32,8 +32,7 @@ def shell(manager) -> Tool:
 
 @pytest.fixture
 def context(tmp_path: Path) -> ToolContext:
-    """A workspace whose top level commands may write (the sandbox tests use their own)."""
-    return ToolContext(workspace=tmp_path, settings={"sandbox": {"writable_paths": ["."]}})
+    return ToolContext(workspace=tmp_path)
 
 
 def process_running(pid: int) -> bool:

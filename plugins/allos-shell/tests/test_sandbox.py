@@ -70,16 +70,32 @@ async def test_write_to_home_is_refused(workspace):
 
 @needs_landlock
 @pytest.mark.parametrize("name", ["allos.toml", "AGENTS.md"])
-async def test_agent_configuration_is_refused(workspace, name):
+async def test_agent_configuration_change_never_survives_the_command(workspace, name):
     before = (workspace / name).read_text()
     result = await run(workspace, f"echo 'allow = [\"shell_exec\"]' >> {name}")
-    assert result.is_error and "Permission denied" in result.content
+    assert result.is_error
+    assert f"refused: the command changed protected configuration ({name})" in result.content
     assert (workspace / name).read_text() == before
 
 
 @needs_landlock
-async def test_agent_configuration_cannot_be_replaced_or_planted(workspace):
-    result = await run(workspace, "rm -f allos.toml; mv README.md ALLOS.md; echo x > .mcp.json")
+@pytest.mark.parametrize("name", ["allos.toml", "AGENTS.md"])
+async def test_agent_configuration_is_refused_by_the_kernel_when_root_is_not_writable(
+    workspace, name
+):
+    before = (workspace / name).read_text()
+    command = f"echo 'allow = [\"shell_exec\"]' >> {name}"
+    result = await run(workspace, command, root_writable=False)
+    assert result.is_error and "Permission denied" in result.content
+    assert (workspace / name).read_text() == before
+    assert result.metadata["restored"] == []  # nothing to put back: the write never happened
+
+
+@needs_landlock
+@pytest.mark.parametrize("root_writable", [True, False])
+async def test_agent_configuration_cannot_be_replaced_or_planted(workspace, root_writable):
+    command = "rm -f allos.toml; mv README.md ALLOS.md; echo x > .mcp.json"
+    result = await run(workspace, command, root_writable=root_writable)
     assert result.is_error
     assert (workspace / "allos.toml").exists() and not (workspace / "ALLOS.md").exists()
     assert not (workspace / ".mcp.json").exists()
@@ -116,17 +132,17 @@ async def test_git_still_commits_inside_the_sandbox(workspace):
 
 
 @needs_landlock
-async def test_new_top_level_entries_are_refused_by_default(workspace):
-    # the documented limit: Landlock rules cover whole trees, so the root gets none
-    result = await run(workspace, "mkdir build")
+async def test_new_top_level_entries_are_refused_when_root_is_not_writable(workspace):
+    # the documented price: Landlock rules cover whole trees, so the root gets none
+    result = await run(workspace, "mkdir build", root_writable=False)
     assert result.is_error and not (workspace / "build").exists()
     assert "sandbox" in result.content  # the result explains the refusal
 
 
 @needs_landlock
-async def test_writable_workspace_root_still_puts_configuration_back(workspace):
-    result = await run(workspace, "mkdir build && echo x >> allos.toml", writable_paths=["."])
-    assert (workspace / "build").is_dir()
+async def test_new_top_level_entries_work_by_default(workspace):
+    result = await run(workspace, "mkdir build && touch ran.txt && echo x >> allos.toml")
+    assert (workspace / "build").is_dir() and (workspace / "ran.txt").exists()
     assert (workspace / "allos.toml").read_text() == "[permissions]\ndeny = []\n"
     assert "allos.toml" in result.content
 

@@ -41,7 +41,9 @@ def status_lines(settings: Mapping[str, Any] | None, workspace: Path) -> list[tu
     if status.filesystem:
         if sandbox.mode == "workspace-write":
             writes = (
-                "enforced: the workspace (not new top-level entries), temp folders "
+                "enforced: the workspace"
+                + ("" if sandbox.root_writable else " (its existing entries only)")
+                + ", temp folders "
                 f"({', '.join([*shared_temp_dirs(workspace), 'a private TMPDIR'])})"
                 + (f", {', '.join(sandbox.writable_paths)}" if sandbox.writable_paths else "")
             )
@@ -67,7 +69,13 @@ def status_lines(settings: Mapping[str, Any] | None, workspace: Path) -> list[tu
             ", ".join(sorted(PROTECTED_ROOT_NAMES - {".git"}))
             + ", "
             + ", ".join(f".git/{n}" for n in sorted(PROTECTED_GIT_NAMES))
-            + (" (refused, or put back after the command)" if status.filesystem else ""),
+            + (
+                ""
+                if not status.filesystem
+                else " (put back after any command that changed them)"
+                if sandbox.root_writable
+                else " (refused by the kernel; .git/hooks and .git/config put back)"
+            ),
         ),
         ("processes", "a child subreaper stops every process a command started when it ends"),
         (

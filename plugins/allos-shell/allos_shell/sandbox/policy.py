@@ -6,7 +6,12 @@ Settings (plugin section ``[sandbox]`` of the config files, read through
 - ``mode``: ``workspace-write`` (default), ``read-only`` or ``off``;
 - ``writable_paths``: more folders or files commands may write (``~`` expanded);
 - ``network``: ``false`` (default) blocks TCP connect and bind; ``true`` allows it;
-- ``auto_allow``: ``true`` lets a command the sandbox confines run without a prompt.
+- ``auto_allow``: ``true`` lets a command the sandbox confines run without a prompt;
+- ``root_writable``: ``true`` (default) lets commands create files and folders at the top of
+  the workspace; the agent's configuration is then put back after any command that changed it.
+  ``false`` grants only the existing entries, so the kernel itself refuses writes to
+  ``allos.toml``, ``ALLOS.md``, ``AGENTS.md`` and ``.mcp.json``, at the price of new top-level
+  entries.
 
 :func:`sandbox_status` says what is really enforced here (Landlock ABI, file system writes,
 network); :func:`launcher_spec` is what the launcher applies to one command.
@@ -55,6 +60,7 @@ class SandboxSettings:
     writable_paths: tuple[str, ...] = ()
     network: bool = False
     auto_allow: bool = False
+    root_writable: bool = True
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> SandboxSettings:
@@ -70,11 +76,12 @@ class SandboxSettings:
         paths = section.get("writable_paths", ())
         if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
             raise SandboxSettingsError("[sandbox] writable_paths must be a list of paths")
-        for key in ("network", "auto_allow"):
+        for key in ("network", "auto_allow", "root_writable"):
             if not isinstance(section.get(key, False), bool):
                 raise SandboxSettingsError(f"[sandbox] {key} must be true or false")
         return cls(mode, tuple(paths), bool(section.get("network", False)),
-                   bool(section.get("auto_allow", False)))  # fmt: skip
+                   bool(section.get("auto_allow", False)),
+                   bool(section.get("root_writable", True)))  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -141,24 +148,27 @@ def sandbox_status(settings: SandboxSettings) -> SandboxStatus:
 def writable_rules(settings: SandboxSettings, workspace: Path) -> list[tuple[str, int]]:
     """The ``(path, rights)`` a command may write under ``settings`` in ``workspace``.
 
-    ``workspace-write``: every entry of the workspace except the agent's configuration
-    (:data:`PROTECTED_ROOT_NAMES`), every entry of ``.git`` except ``hooks`` and ``config`` plus
-    the files directly in ``.git`` (so git can write its index and refs), the temp folders,
-    ``writable_paths``, and harmless devices. The workspace folder itself gets no rule, so new
-    entries cannot be made at its top level (Landlock grants rights to whole trees: a rule on the
-    workspace would reach ``allos.toml`` and ``.git/hooks`` too). Regular files that have other
-    hard links are skipped: a rule on one would reach every name of that file.
+    ``workspace-write``: the workspace, the temp folders, ``writable_paths`` and harmless
+    devices. Landlock grants rights to whole trees and cannot take a file out of one, so with
+    ``root_writable = false`` the workspace folder itself gets no rule: instead every entry
+    except the agent's configuration (:data:`PROTECTED_ROOT_NAMES`), every entry of ``.git``
+    except ``hooks`` and ``config``, and ``.git`` itself for what git writes there (lock files,
+    new folders; rights that reach ``hooks`` and ``config`` too, which the guard covers).
+    Regular files with other hard links are skipped: a rule on one would reach every name of it.
     ``read-only``: the devices only.
     """
     rules: list[tuple[str, int]] = [(device, landlock.WRITE_FILE | landlock.TRUNCATE)
                                     for device in _DEVICES]  # fmt: skip
     if settings.mode != "workspace-write":
         return rules
-    rules += _entries(workspace, PROTECTED_ROOT_NAMES)
-    git = workspace / ".git"
-    if git.is_dir() and not git.is_symlink():
-        rules.append((str(git), _GIT_DIR))
-        rules += _entries(git, PROTECTED_GIT_NAMES)
+    if settings.root_writable:
+        rules.append((str(workspace), _FULL))
+    else:
+        rules += _entries(workspace, PROTECTED_ROOT_NAMES)
+        git = workspace / ".git"
+        if git.is_dir() and not git.is_symlink():
+            rules.append((str(git), _GIT_DIR))
+            rules += _entries(git, PROTECTED_GIT_NAMES)
     for temp in shared_temp_dirs(workspace):
         rules.append((temp, _FULL))
     rules.append((private_temp_dir(), _FULL))
