@@ -159,7 +159,7 @@ def build_agent(
     manager = manager or create_plugin_manager()
     choice = choose_provider(manager, settings, options.base_url)
     tools = check_tools(manager, options.tools)
-    show_run_notes(manager, settings, tools)
+    show_run_notes(manager, settings, tools, verbose=options.verbose)
     if session is None and options.session:
         from allos_core.sessions import Session
 
@@ -188,10 +188,18 @@ def build_agent(
     return AgentSetup(agent, settings, choice, manager)
 
 
-def show_run_notes(manager: PluginManager, settings: Settings, tools: list[str] | None) -> None:
-    """Print the plugins' ``allos_run_notes`` lines (the run header), one line each, on stderr."""
+def show_run_notes(
+    manager: PluginManager, settings: Settings, tools: list[str] | None, *, verbose: bool = False
+) -> None:
+    """Print the plugins' ``allos_run_notes`` lines (the run header), one line each, on stderr.
+
+    Warnings always; notices on a terminal or with ``-v`` (scripts reading stderr are spared).
+    """
+    import sys
+
     from allos_core.cli.ui import print_warning
 
+    show_notices = verbose or sys.stderr.isatty()
     try:
         answers = manager.hook.allos_run_notes(settings=settings.plugin_settings(), tools=tools)
     except Exception as exc:  # a plugin's note must never stop the run
@@ -199,7 +207,8 @@ def show_run_notes(manager: PluginManager, settings: Settings, tools: list[str] 
         return
     for notes in answers:
         for level, message in notes or []:
-            print_warning("warning" if level == "warning" else "notice", str(message))
+            if level == "warning" or show_notices:
+                print_warning("warning" if level == "warning" else "notice", str(message))
 
 
 def provider_for_switch(

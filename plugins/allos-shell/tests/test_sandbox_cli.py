@@ -44,7 +44,7 @@ def run(workspace: Path, user_config: Path, command: str, *args: str, env=None):
 
 @needs_landlock
 def test_run_header_says_once_what_the_sandbox_enforces(workspace, user_config):
-    result = run(workspace, user_config, "true", "-y")
+    result = run(workspace, user_config, "true", "-y", "-v")
     assert result.exit_code == 0, result.stderr
     assert result.stderr.count("notice: sandbox workspace-write (Landlock ABI") == 1
     assert "no network" in result.stderr
@@ -70,7 +70,7 @@ def test_sandbox_off_flag_warns_and_does_not_confine(workspace, user_config, tmp
 def test_untrusted_workspace_cannot_switch_the_sandbox_off(workspace, user_config, tmp_path):
     (workspace / "allos.toml").write_text('[sandbox]\nmode = "off"\n', encoding="utf-8")
     target = tmp_path / "outside" / "pwned"
-    result = run(workspace, user_config, f"touch {target}", "-y")
+    result = run(workspace, user_config, f"touch {target}", "-y", "-v")
     assert "notice: sandbox workspace-write" in result.stderr
     assert not target.exists()
 
@@ -78,7 +78,7 @@ def test_untrusted_workspace_cannot_switch_the_sandbox_off(workspace, user_confi
 def test_api_key_never_reaches_the_conversation(workspace, user_config, tmp_path):
     session = tmp_path / "s.json"
     result = run(
-        workspace, user_config, 'echo "k=$ANTHROPIC_API_KEY"', "-y", "-s", str(session),
+        workspace, user_config, 'echo "k=$ANTHROPIC_API_KEY"', "-y", "-v", "-s", str(session),
         env={"ANTHROPIC_API_KEY": "sk-ant-e2e-secret"},
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
