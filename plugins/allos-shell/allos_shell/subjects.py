@@ -121,6 +121,9 @@ class SubjectCollector:
             script = _option_value(args, ("-c", "--command"))
             if script:
                 self.add_line(script, depth + 1)
+        elif program == "alias" and any("=" in a for a in args):
+            # later lines may run the alias: what they run is not known from their words
+            self.primary.append(f"{DYNAMIC_PREFIX}{' '.join(argv)} <defines an alias>")
         elif program == "watch":
             script = [a for a in args if not a.startswith("-")]
             if script:

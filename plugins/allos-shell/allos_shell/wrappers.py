@@ -51,6 +51,7 @@ _WRAPPERS: dict[str, frozenset[str]] = {
             "--eof",
         }
     ),  # fmt: skip
+    "busybox": frozenset(),
     "chrt": frozenset(),
     "taskset": frozenset(),
     "unbuffer": frozenset(),

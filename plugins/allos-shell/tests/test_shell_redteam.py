@@ -200,6 +200,16 @@ RM_IN_DISGUISE = [
     "$'\\x72m' x",
     "echo 'rm x' | sh",
     "nohup timeout 5 env rm x",
+    "busybox rm x",
+    "busybox sh -c 'rm x'",
+    "shopt -s expand_aliases\nalias r=rm\nr x",
+    'f(){ rm "$@"; }; f x',
+    "echo x | xargs -I% sh -c 'rm %'",
+    "IFS=,; c=rm,x; $c",
+    "rm${IFS}x",
+    "rm\tx",
+    '"${X:-rm}" x',
+    "`printf rm` x",
     "[[ -f x ]] && rm x",  # a line bashlex cannot parse
     "ls ~$(rm x)",
 ]
