@@ -66,15 +66,14 @@ def main(argv: list[str]) -> int:
     stopped = 0
     code = -signal.SIGTERM
     try:
-        pid = os.fork()
-        if pid == 0:  # the command: default signals, then exec
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                signal.signal(signum, signal.SIG_DFL)
-            try:
-                os.execvp(command[0], command)
-            except OSError as exc:
-                sys.stderr.write(f"{command[0]}: {exc.strerror}\n")
-            os._exit(127)
+        try:  # posix_spawn: no copy of this process, and default signal handling for the command
+            pid = os.posix_spawnp(
+                command[0], command, os.environ,
+                setsigdef=(signal.SIGTERM, signal.SIGINT, signal.SIGHUP),
+            )  # fmt: skip
+        except OSError as exc:
+            sys.stderr.write(f"{command[0]}: {exc.strerror}\n")
+            return 127
         code = _wait_for(pid)
         stopped = _stop_descendants(float(spec.get("linger", 1.0)), float(spec.get("grace", 1.0)))
     except _Stop as stop:
@@ -109,8 +108,38 @@ def _wait_for(pid: int) -> int:
 
 
 def _descendants() -> list[int]:
-    """Every live descendant: children, and their descendants (orphans come back to us)."""
-    parents: dict[bytes, list[int]] = {}
+    """Every live descendant: children, and theirs (orphans are re-parented to us)."""
+    found: list[int] = []
+    stack = [os.getpid()]
+    while stack:
+        pid = stack.pop()
+        for child in _children_of(pid):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _children_of(pid: int) -> list[int]:
+    """Live children of ``pid`` from ``/proc/PID/task/*/children`` (zombies left out)."""
+    children: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return children
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:
+                children += [int(c) for c in handle.read().split()]
+        except FileNotFoundError:  # a kernel without CONFIG_PROC_CHILDREN: scan every process
+            return _scan_children(pid)
+        except OSError:
+            continue
+    return [c for c in children if _alive(c)]
+
+
+def _scan_children(pid: int) -> list[int]:
+    parent = str(pid).encode()
+    found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -120,15 +149,18 @@ def _descendants() -> list[int]:
         except OSError:
             continue
         fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 1 and fields[0] not in (b"Z", b"X"):
-            parents.setdefault(fields[1], []).append(int(name))
-    found: list[int] = []
-    stack = [os.getpid()]
-    while stack:
-        for child in parents.get(str(stack.pop()).encode(), []):
-            found.append(child)
-            stack.append(child)
+        if len(fields) > 1 and fields[1] == parent and fields[0] not in (b"Z", b"X"):
+            found.append(int(name))
     return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] not in (b"Z", b"X")
 
 
 def _reap() -> None:
