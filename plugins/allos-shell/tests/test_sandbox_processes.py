@@ -97,3 +97,50 @@ async def test_exit_code_and_signal_pass_through_the_launcher(context):
     assert (await tool.invoke({"command": "exit 3"}, context)).metadata["exit_code"] == 3
     killed = await tool.invoke({"command": "kill -9 $$"}, context)
     assert killed.metadata["exit_code"] == -9 and "SIGKILL" in killed.content
+
+
+LAUNCHER = Path(__file__).parents[1] / "allos_shell" / "sandbox" / "launcher.py"
+
+
+def load_launcher():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("launcher_under_test", LAUNCHER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_launcher_refuses_to_run_when_landlock_fails(tmp_path):
+    # given a launcher whose Landlock call fails (as in a container that forbids it)
+    import subprocess
+    import sys
+
+    marker = tmp_path / "ran"
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('l', {str(LAUNCHER)!r})\n"
+        "l = importlib.util.module_from_spec(spec); spec.loader.exec_module(l)\n"
+        "class Broken:\n"
+        "    def restrict_self(self, *a, **k): raise OSError(1, 'landlock_restrict_self failed')\n"
+        "l._landlock = lambda: Broken()\n"
+        f"sys.exit(l.main(['launcher', '{{\"landlock\": true}}', '--', 'touch', {str(marker)!r}]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # then the command never runs, and stderr says why
+    assert result.returncode == 125
+    assert "the command was not run" in result.stderr
+    assert not marker.exists()
+
+
+def test_children_are_found_without_proc_children_files():
+    import subprocess
+
+    launcher = load_launcher()
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert child.pid in launcher._scan_children(os.getpid())
+        assert child.pid in launcher._children_of(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
