@@ -27,6 +27,11 @@ command in it, and the call is allowed only when each one is (see
   allow rule matches, so the call falls back to asking. Nothing that cannot be parsed is allowed by
   a rule written for a simple command.
 
+:func:`permission_subjects` also sees through wrappers and scripts (``sudo rm x`` gives ``rm x``,
+``bash -c 'rm x'`` gives ``rm x``), and marks a command whose program is only known at run time
+as ``<dynamic> …``; :func:`permission_aliases` gives the spellings deny rules must also see
+(``/bin/rm`` is ``rm``). Both are computed in :mod:`allos_shell.subjects`.
+
 :func:`parse_command_line` exposes the parsed structure (words, redirections, function
 definitions) for other checks such as the default deny rules in :mod:`allos_shell.safety`.
 """

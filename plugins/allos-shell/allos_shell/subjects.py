@@ -125,9 +125,9 @@ class SubjectCollector:
             # later lines may run the alias: what they run is not known from their words
             self.primary.append(f"{DYNAMIC_PREFIX}{' '.join(argv)} <defines an alias>")
         elif program == "watch":
-            script = [a for a in args if not a.startswith("-")]
-            if script:
-                self.add_line(" ".join(script), depth + 1)
+            words = [a for a in args if not a.startswith("-")]
+            if words:
+                self.add_line(" ".join(words), depth + 1)
         elif program == "find":
             for command in find_commands(args):
                 self.add_words(command, depth + 1)

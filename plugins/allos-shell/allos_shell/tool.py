@@ -28,7 +28,10 @@ class ShellExec(Tool):
         "and stderr. Non-interactive: stdin is closed, so commands that wait for input fail or "
         "get end-of-file; pass flags such as --yes or --no-pager instead. The command and every "
         "process it starts are killed after `timeout` seconds (default 120). Long output is cut "
-        "in the middle. Prefer the file tools for reading and editing files."
+        "in the middle. Commands usually run in an OS sandbox: writes outside the workspace and "
+        "temp folders, changes to the agent's configuration and network connections are "
+        "refused, and API keys are not in the environment. Prefer the file tools for reading "
+        "and editing files."
     )
     Args = "allos_shell.args:ShellExecArgs"  # imported on first use: loading plugins stays cheap
     read_only = False

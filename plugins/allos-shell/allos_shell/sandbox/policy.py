@@ -206,7 +206,7 @@ def private_temp_dir() -> str:
 
 
 def _entries(folder: Path, protected: frozenset[str]) -> list[tuple[str, int]]:
-    rules = []
+    rules: list[tuple[str, int]] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
