@@ -3,6 +3,10 @@ the `--sandbox` flag, `[sandbox] auto_allow`, and the permission hook."""
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import allos_shell
@@ -156,3 +160,49 @@ def test_hook_does_not_auto_allow_when_off(tmp_path):
 def test_default_denies_beat_auto_allow(tmp_path):
     answer = decision(tmp_path, "rm -rf ~", {"auto_allow": True})
     assert answer.decision == "deny"
+
+
+# -- the installed command, as a user runs it ------------------------------------------------------
+
+
+@needs_landlock
+def test_installed_allos_confines_a_hostile_script_end_to_end(workspace, tmp_path):
+    # given a scripted model that tries to escape, plant a hook, read the key and phone home
+    from cli_support import run_allos, subprocess_env
+
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    outside = tmp_path / "outside" / "pwned"
+    hook = workspace / ".git" / "hooks" / "post-checkout"
+    connect = f"import socket; socket.create_connection(('127.0.0.1', {port}), 3)"
+    commands = [
+        f"touch {outside}",
+        f"printf '#!/bin/sh\\ntouch {outside}\\n' > {hook} && chmod +x {hook}",
+        'echo "key=[$ANTHROPIC_API_KEY]"',
+        f'{sys.executable} -c "{connect}" && echo connected',
+    ]
+    turns = [{"tool_calls": [call("shell_exec", command=c) for c in commands]}, "done"]
+    script = write_script(tmp_path, turns)
+    env = subprocess_env(tmp_path, ANTHROPIC_API_KEY="sk-ant-e2e-hostile")
+    try:
+        # when it runs with every command approved (-y)
+        result = run_allos(
+            "run", "-p", "scripted", "-m", str(script), "--workspace", str(workspace),
+            "-y", "--json", "go", env=env,
+        )  # fmt: skip
+    finally:
+        server.close()
+    # then nothing escaped
+    assert result.returncode == 0, result.stderr
+    assert not outside.exists() and not hook.exists()
+    assert "sk-ant-e2e-hostile" not in result.stdout + result.stderr
+    results = [json.loads(line) for line in result.stdout.splitlines() if '"tool_result"' in line]
+    texts = [str(r) for r in results]
+    assert any("Permission denied" in t for t in texts)
+    assert any("put back" in t for t in texts)
+    assert any("key=[]" in t for t in texts)
+    assert any("PermissionError" in t for t in texts)
+    assert not any("stdout:\\nconnected" in t for t in texts)
