@@ -11,7 +11,7 @@
   (:func:`allos_core.permissions.is_opaque_subject`), so no allow rule for a command matches them
   and any deny rule for ``shell_exec`` denies them.
 - ``aliases``: other spellings deny and ask rules must also see: the program by name
-  (``/bin/rm`` -> ``rm``, quotes removed), and ``find … -delete`` as ``rm ROOTS``.
+  (``/bin/rm`` -> ``rm``, quotes removed), and ``find … -delete`` and ``unlink`` as ``rm …``.
 """
 
 from __future__ import annotations
@@ -128,6 +128,8 @@ class SubjectCollector:
             words = [a for a in args if not a.startswith("-")]
             if words:
                 self.add_line(" ".join(words), depth + 1)
+        elif program == "unlink":
+            self.aliases.append("rm " + " ".join(args))
         elif program == "find":
             for command in find_commands(args):
                 self.add_words(command, depth + 1)

@@ -201,6 +201,7 @@ RM_IN_DISGUISE = [
     "echo 'rm x' | sh",
     "nohup timeout 5 env rm x",
     "busybox rm x",
+    "unlink x",
     "busybox sh -c 'rm x'",
     "shopt -s expand_aliases\nalias r=rm\nr x",
     'f(){ rm "$@"; }; f x',
