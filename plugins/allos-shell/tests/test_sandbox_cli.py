@@ -206,3 +206,16 @@ def test_installed_allos_confines_a_hostile_script_end_to_end(workspace, tmp_pat
     assert any("key=[]" in t for t in texts)
     assert any("PermissionError" in t for t in texts)
     assert not any("stdout:\\nconnected" in t for t in texts)
+
+
+def test_missing_sandbox_is_said_once_and_commands_keep_asking(workspace, user_config, monkeypatch):
+    # given a machine without Landlock and a user who opted in to auto_allow
+    from allos_shell.sandbox import policy
+
+    monkeypatch.setattr(policy, "landlock_abi", lambda: 0)
+    user_config.write_text("[sandbox]\nauto_allow = true\n", encoding="utf-8")
+    # when a command is run without -y and without a terminal
+    result = run(workspace, user_config, "touch made")
+    # then the run says once that there is no sandbox, and the command was not auto-allowed
+    assert result.stderr.count("warning: no sandbox for commands") == 1
+    assert not (workspace / "made").exists()
