@@ -275,6 +275,8 @@ class PermissionRules:
                 if opaque and kind != "allow" and fnmatch.fnmatchcase(tool_name, rule.tool):
                     reason = f"rule {rule} (what this command runs cannot be known beforehand)"
                     return PermissionDecision(kind, reason, "user rules")  # type: ignore[arg-type]
+                if opaque and rule.pattern not in (None, "*", "**"):
+                    continue  # only a rule for every call allows what cannot be known
                 if rule.matches(tool_name, subject, path_like=path_like, workspace=workspace):
                     return PermissionDecision(kind, f"rule {rule}", "user rules")  # type: ignore[arg-type]
         return None
