@@ -222,3 +222,19 @@ def test_status_never_claims_what_is_not_there(monkeypatch):
 def test_restrict_self_without_landlock_raises():
     with pytest.raises(landlock.LandlockUnavailable):
         landlock.restrict_self([], block_tcp=True, abi=0)
+
+
+@needs_landlock
+async def test_symlink_out_of_the_workspace_does_not_carry_writes(workspace, tmp_path):
+    target = tmp_path / "outside" / "victim"
+    target.write_text("safe\n")
+    result = await run(workspace, f"ln -s {target} src/link && echo pwned >> src/link")
+    assert result.is_error and target.read_text() == "safe\n"
+
+
+@needs_landlock
+async def test_hard_link_to_an_outside_file_is_refused(workspace, tmp_path):
+    target = tmp_path / "outside" / "victim"
+    target.write_text("safe\n")
+    result = await run(workspace, f"ln {target} src/hard && echo pwned >> src/hard")
+    assert result.is_error and target.read_text() == "safe\n"

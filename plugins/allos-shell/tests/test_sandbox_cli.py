@@ -219,3 +219,39 @@ def test_missing_sandbox_is_said_once_and_commands_keep_asking(workspace, user_c
     # then the run says once that there is no sandbox, and the command was not auto-allowed
     assert result.stderr.count("warning: no sandbox for commands") == 1
     assert not (workspace / "made").exists()
+
+
+# -- the red-team corpus of issue #9, through allos run --------------------------------------------
+
+
+def test_hidden_substitution_is_not_allowed_by_an_allow_rule(workspace, user_config):
+    result = run(
+        workspace, user_config, "git status ~$(touch X)", "--allow", "shell_exec(git status*)"
+    )
+    assert not (workspace / "X").exists()
+    assert "denied" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["rm -rf ${HOME%/}", "{rm,-rf,~}", "bash -c -- 'rm -rf ~'", "find -L ~ -delete",
+     "echo ~ | xargs rm -rf", "cd && rm -rf *"],
+)  # fmt: skip
+def test_default_denies_hold_under_yes_through_allos_run(workspace, user_config, tmp_path, command):
+    home = tmp_path / "home"
+    (home / "keep").mkdir(parents=True)
+    result = run(workspace, user_config, command, "-y", env={"HOME": str(home)})
+    assert (home / "keep").is_dir()
+    assert "blocked by allos-shell's default deny rules" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["command rm README", "/bin/rm README", "\\rm README", "r''m README", "env rm README",
+     "echo README | xargs rm", 'bash -c "rm README"', "X=rm; $X README"],
+)  # fmt: skip
+def test_user_deny_rule_holds_through_allos_run(workspace, user_config, command):
+    (workspace / "README").write_text("keep me\n")
+    result = run(workspace, user_config, command, "-y", "--deny", "shell_exec(rm *)")
+    assert (workspace / "README").exists(), result.stderr
+    assert "denied by rule shell_exec(rm *)" in result.stderr
