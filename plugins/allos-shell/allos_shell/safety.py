@@ -6,13 +6,19 @@ substitutions, subshells, function bodies, and the strings of ``bash -c '…'``,
 every ``allow`` — even a user who answers "yes to all".
 
 Denied (after stripping wrappers such as ``sudo``, ``env``, ``nohup``, ``nice``, ``timeout``,
-``command``, ``exec`` and leading ``NAME=value`` assignments):
+``command``, ``exec``, ``xargs`` and leading ``NAME=value`` assignments, see
+:mod:`allos_shell.wrappers`, and after brace expansion, so ``{rm,-rf,~}`` is ``rm -rf ~``):
 
 - ``rm`` with ``--no-preserve-root``, or recursive (``-r``, ``-R``, ``-rf``, ``--recursive``) on
   ``/``, ``/*``, ``~``, ``~/*``, ``$HOME``, ``${HOME}``, ``$HOME/*`` or a top-level system
-  folder (``/usr``, ``/etc``, ``/home``, ...);
+  folder (``/usr``, ``/etc``, ``/home``, ...), or on a path that may expand to one of them
+  (``$X``, ``${HOME%/}``, ``"$DIR"/*``; see :mod:`allos_shell.paths`); ``*`` or ``.`` after a
+  ``cd`` to ``/``, ``~`` or an unknown place (``cd && rm -rf *``); the words ``echo``,
+  ``printf`` or ``find`` feed to ``xargs rm -r``;
+- an unknown program (``$X``, ``$(…)``) run with options on such a path;
+- a shell reading its script from stdin (``… | sh``) fed a destructive ``echo``/``printf``;
 - recursive ``chmod``, ``chown`` or ``chgrp`` of those same paths;
-- ``find`` of those paths with ``-delete`` or ``-exec rm``;
+- ``find`` of those paths (after ``-H``/``-L``/``-P``) with ``-delete`` or ``-exec rm``;
 - ``mkfs``, ``mkfs.*`` and ``mke2fs`` (formatting a filesystem);
 - ``dd of=/dev/…``, ``shred``, ``wipefs``, ``blkdiscard`` or ``mkswap`` of a device, and any
   redirection that writes to a device (``> /dev/sda``); pseudo-devices such as ``/dev/null``,
@@ -26,12 +32,12 @@ erring towards denying) and each piece is checked the same way.
 
 from __future__ import annotations
 
-import posixpath
 import re
 import shlex
 from collections.abc import Iterable, Sequence
 
 from allos_shell.commands import ParsedCommandLine, parse_command_line
+from allos_shell.paths import is_dangerous_operand, is_device
 from allos_shell.subjects import is_dynamic_program
 from allos_shell.wrappers import (
     expand_braces,
@@ -41,48 +47,6 @@ from allos_shell.wrappers import (
     program_name,
     shell_invocation,
 )
-
-#: top-level folders whose recursive removal or permission change wrecks a system
-SYSTEM_DIRS = frozenset(
-    {
-        "/bin",
-        "/boot",
-        "/dev",
-        "/etc",
-        "/home",
-        "/lib",
-        "/lib32",
-        "/lib64",
-        "/opt",
-        "/proc",
-        "/root",
-        "/sbin",
-        "/srv",
-        "/sys",
-        "/usr",
-        "/var",
-        "/System",
-        "/Users",
-        "/Library",
-        "/Applications",
-    }
-)
-
-_HARMLESS_DEVICES = frozenset(
-    {
-        "/dev/null",
-        "/dev/zero",
-        "/dev/full",
-        "/dev/random",
-        "/dev/urandom",
-        "/dev/stdin",
-        "/dev/stdout",
-        "/dev/stderr",
-        "/dev/tty",
-        "/dev/ptmx",
-    }
-)
-_HARMLESS_DEVICE_FOLDERS = ("/dev/fd/", "/dev/pts/", "/dev/tcp/", "/dev/udp/", "/dev/shm/")
 
 _FORK_BOMB = re.compile(
     r"([^\s(){};|&<>]+)\s*\(\s*\)\s*\{[^}]*?(?<![^\s{;|&])\1\s*\|\s*\1\s*&", re.S
@@ -307,60 +271,6 @@ def _first_dangerous(paths: Iterable[str]) -> str | None:
         if is_dangerous_operand(path):
             return path
     return None
-
-
-_EXPANSION = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|`[^`]*`|\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9@*#?$!-]")
-
-
-def is_dangerous_operand(path: str) -> bool:
-    """:func:`is_dangerous_path`, also for a path with expansions the shell fills in later.
-
-    ``$X``, ``${HOME%/}``, ``"$DIR"/*`` and ``$(…)`` may be empty, ``/`` or the home folder when
-    the command runs: the path is dangerous when any of those makes it so.
-    """
-    if is_dangerous_path(path):
-        return True
-    if not _EXPANSION.search(path.replace("${HOME}", "~").replace("$HOME", "~")):
-        return False
-    text = path.replace("${HOME}", "~").replace("$HOME", "~")
-    return any(is_dangerous_path(_EXPANSION.sub(value, text)) for value in ("", "/", "~"))
-
-
-def is_dangerous_path(path: str) -> bool:
-    """True for ``/``, ``~``, ``$HOME``, a top-level system folder, or everything in one of them."""
-    text = path.strip()
-    if not text:
-        return False
-    text = re.sub(r"^(\$\{HOME\}|\$HOME)(?=/|$)", "~", text)
-    if re.match(r"^~[^/]", text):
-        return False  # ~user or ~+: not this user's home
-    if text.endswith("/*"):
-        text = text[:-2] or "/"
-    elif text == "*" or text.endswith("/.*"):
-        return False
-    if text.startswith("~"):
-        return _normal("/" + text[1:]) == "/"
-    if not text.startswith("/"):
-        return False
-    normal = _normal(text)
-    return normal == "/" or normal in SYSTEM_DIRS
-
-
-def _normal(path: str) -> str:
-    """``path`` with ``.``, ``..`` and repeated slashes resolved (``//`` too, unlike normpath)."""
-    normal = posixpath.normpath(path)
-    return "/" + normal.lstrip("/") if normal.startswith("//") else normal
-
-
-def is_device(path: str) -> bool:
-    """True for a path under ``/dev`` that is a real device (not ``/dev/null`` and friends)."""
-    text = path.strip()
-    if not text.startswith("/"):
-        return False
-    normal = _normal(text)
-    if not normal.startswith("/dev/") or normal in _HARMLESS_DEVICES:
-        return False
-    return not normal.startswith(_HARMLESS_DEVICE_FOLDERS)
 
 
 # -- lines bashlex cannot parse --------------------------------------------------------------------
