@@ -381,6 +381,8 @@ def suggested_rule(tool_name: str, subject: str | None, *, path_like: bool = Fal
         return tool_name
     if path_like:
         return f"{tool_name}({subject})"
+    if is_opaque_subject(subject):
+        return tool_name  # no narrower rule can allow what cannot be known beforehand
     first = subject.split()[0] if subject.split() else subject
     return f"{tool_name}({first}*)"
 

@@ -60,3 +60,10 @@ def test_aliases_are_seen_by_deny_rules_only():
     # an alias no rule matches does not stop an allowed subject
     allowed = rules.decide("shell_exec", ["git x"], aliases=["something else"])
     assert allowed is not None and allowed.decision == "allow"
+
+
+def test_suggested_rule_for_an_opaque_subject_is_the_only_rule_that_works():
+    from allos_core.permissions import suggested_rule
+
+    assert suggested_rule("shell_exec", "<dynamic> $X x") == "shell_exec"
+    assert suggested_rule("shell_exec", "pytest -q") == "shell_exec(pytest*)"
