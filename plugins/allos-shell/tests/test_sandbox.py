@@ -238,3 +238,30 @@ async def test_hard_link_to_an_outside_file_is_refused(workspace, tmp_path):
     target.write_text("safe\n")
     result = await run(workspace, f"ln {target} src/hard && echo pwned >> src/hard")
     assert result.is_error and target.read_text() == "safe\n"
+
+
+@needs_landlock
+async def test_swapping_git_for_a_symlink_does_not_turn_the_guard_against_you(workspace, tmp_path):
+    # given a folder outside the workspace that looks like a git folder
+    decoy = tmp_path / "outside" / "decoy"
+    (decoy / "hooks").mkdir(parents=True)
+    (decoy / "hooks" / "precious").write_text("mine\n")
+    (decoy / "config").write_text("my config\n")
+    # when a command moves .git away and puts a symlink to the decoy in its place
+    result = await run(workspace, f"mv .git .gx && ln -s {decoy} .git")
+    # then the guard (which runs outside the sandbox) never writes or removes through the link
+    assert (decoy / "hooks" / "precious").read_text() == "mine\n"
+    assert (decoy / "config").read_text() == "my config\n"
+    git = workspace / ".git"
+    assert git.is_dir() and not git.is_symlink()
+    assert ".git" in result.metadata["restored"]
+
+
+@needs_landlock
+async def test_planted_symlink_cannot_redirect_a_put_back(workspace, tmp_path):
+    victim = tmp_path / "outside" / "victim"
+    victim.write_text("safe\n")
+    command = f"for n in .allos.toml.allos-restore .allos.toml.tmp; do ln -s {victim} $n; done; echo x >> allos.toml"
+    await run(workspace, command)
+    assert victim.read_text() == "safe\n"
+    assert (workspace / "allos.toml").read_text() == "[permissions]\ndeny = []\n"

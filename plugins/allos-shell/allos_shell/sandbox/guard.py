@@ -15,10 +15,11 @@ import contextlib
 import os
 import shutil
 import stat
+import tempfile
 from pathlib import Path
 
-#: workspace-relative files the guard watches
-PROTECTED_FILES = ("allos.toml", "ALLOS.md", "AGENTS.md", ".mcp.json", ".git/config")
+#: workspace-relative files the guard watches (``.git`` itself too: it must stay a folder)
+PROTECTED_FILES = ("allos.toml", "ALLOS.md", "AGENTS.md", ".mcp.json", ".git", ".git/config")
 #: workspace-relative folders whose whole content the guard watches
 PROTECTED_DIRS = (".git/hooks",)
 _MAX_FILES = 512
@@ -29,38 +30,56 @@ Snapshot = dict[str, Entry | None]
 
 
 def snapshot(workspace: Path) -> Snapshot:
-    """The state of every protected path (None: absent)."""
+    """The state of every protected path (None: absent or behind a symlink)."""
     state: Snapshot = {}
     for name in PROTECTED_FILES:
-        state[name] = _entry(workspace / name)
+        state[name] = _entry(workspace, name)
     for name in PROTECTED_DIRS:
-        state[name] = _entry(workspace / name)
+        state[name] = _entry(workspace, name)
         for relative in _walk(workspace, name):
-            state[relative] = _entry(workspace / relative)
+            state[relative] = _entry(workspace, relative)
     return state
 
 
 def restore(workspace: Path, before: Snapshot) -> list[str]:
-    """Undo changes to the protected paths since ``before``; the paths that were put back."""
+    """Undo changes to the protected paths since ``before``; the paths that were put back.
+
+    The guard runs outside the sandbox, so it never follows a symlink: a path whose folders are
+    not all real folders inside the workspace is neither read, written nor removed (a command
+    that swapped ``.git`` for a link to your home folder gets ``.git`` back as a folder first).
+    """
     after = snapshot(workspace)
     changed = sorted(
         (name for name in set(before) | set(after) if before.get(name) != after.get(name)),
         key=lambda n: (n.count("/"), n),
     )
     for name in reversed(changed):  # deepest first: clear new files before their folders
-        if before.get(name) is None:
+        if before.get(name) is None and _real_parents(workspace, name):
             _remove(workspace / name)
     for name in changed:  # shallowest first: folders before their files
         entry = before.get(name)
-        if entry is not None:
+        if entry is not None and _real_parents(workspace, name):
             _put_back(workspace / name, entry)
     return changed
+
+
+def _real_parents(workspace: Path, relative: str) -> bool:
+    """Whether every folder on the way to ``relative`` is a real folder (not a symlink)."""
+    current = workspace
+    for part in Path(relative).parts[:-1]:
+        current = current / part
+        try:
+            if not stat.S_ISDIR(current.lstat().st_mode):
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _walk(workspace: Path, folder: str) -> list[str]:
     found: list[str] = []
     root = workspace / folder
-    if root.is_symlink() or not root.is_dir():
+    if not _real_parents(workspace, folder) or root.is_symlink() or not root.is_dir():
         return found
     for current, dirs, files in os.walk(root):
         for name in sorted(dirs + files):
@@ -70,7 +89,10 @@ def _walk(workspace: Path, folder: str) -> list[str]:
     return found
 
 
-def _entry(path: Path) -> Entry | None:
+def _entry(workspace: Path, relative: str) -> Entry | None:
+    if not _real_parents(workspace, relative):
+        return None
+    path = workspace / relative
     try:
         info = path.lstat()
     except OSError:
@@ -79,10 +101,14 @@ def _entry(path: Path) -> Entry | None:
         return ("link", 0, os.fsencode(os.readlink(path)))
     if stat.S_ISDIR(info.st_mode):
         return ("dir", stat.S_IMODE(info.st_mode), b"")
+    if not stat.S_ISREG(info.st_mode):  # a fifo or device: never read (it could block)
+        return ("other", stat.S_IMODE(info.st_mode), b"")
     if info.st_size > _MAX_BYTES:
         return ("file", stat.S_IMODE(info.st_mode), f"size {info.st_size}".encode())
     try:
-        return ("file", stat.S_IMODE(info.st_mode), path.read_bytes())
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            return ("file", stat.S_IMODE(info.st_mode), handle.read(_MAX_BYTES + 1))
     except OSError:
         return ("file", stat.S_IMODE(info.st_mode), b"<unreadable>")
 
@@ -98,17 +124,28 @@ def _remove(path: Path) -> None:
 def _put_back(path: Path, entry: Entry) -> None:
     kind, mode, data = entry
     with contextlib.suppress(OSError):
-        current = _entry(path)
-        if current is not None and current[0] != kind:
+        if path.is_symlink() or (path.exists() and _kind(path) != kind):
             _remove(path)
+        if kind == "other":
+            return
         if kind == "dir":
             path.mkdir(exist_ok=True)
             path.chmod(mode)
         elif kind == "link":
-            _remove(path)
             os.symlink(os.fsdecode(data), path)
         else:
-            temp = path.with_name(f".{path.name}.allos-restore")
-            temp.write_bytes(data)
-            temp.chmod(mode)
+            # a fresh name opened with O_EXCL: a planted symlink cannot redirect the write
+            fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(temp, mode)
             os.replace(temp, path)
+
+
+def _kind(path: Path) -> str:
+    mode = path.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        return "link"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    return "file" if stat.S_ISREG(mode) else "other"
