@@ -39,6 +39,7 @@ class ShellRun:
     stopped: int = 0  # processes stopped because they outlived the command (or it was stopped)
     restored: list[str] = field(default_factory=list)
     withheld: int = 0
+    read_only_mounts: list[str] = field(default_factory=list)  # protected paths the kernel held
 
 
 async def run_shell(
@@ -105,6 +106,7 @@ async def run_shell(
         stopped=int(report.get("stopped", 0)) if report else 0,
         restored=restored,
         withheld=len(env.withheld),
+        read_only_mounts=[str(p) for p in (report or {}).get("protected") or []],
     )
 
 

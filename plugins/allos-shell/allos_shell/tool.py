@@ -150,6 +150,7 @@ def format_outcome(
             stopped=shell_run.stopped,
             restored=list(shell_run.restored),
             env_withheld=shell_run.withheld,
+            read_only_mounts=len(shell_run.read_only_mounts),
         )
     return ToolResult("\n".join(lines), is_error=failed, metadata=metadata)
 
@@ -169,8 +170,9 @@ def sandbox_hint(shell_run: ShellRun) -> str:
         return "note: the sandbox is read-only: commands cannot write files"
     net = "" if status.network_allowed else ", and network connections"
     return (
-        "note: the sandbox refuses writes outside the workspace and temp folders"
-        f"{net}; the user can widen it in [sandbox] (see `allos sandbox status`)"
+        "note: the sandbox refuses writes outside the workspace and temp folders, and to the "
+        f"agent's configuration (allos.toml, AGENTS.md, .git/config, .git/hooks, ...){net}; "
+        "the user can widen it in [sandbox] (see `allos sandbox status`)"
     )
 
 

@@ -36,6 +36,21 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def no_mounts(monkeypatch):
+    """Commands without the read-only mounts, as where user namespaces are not allowed."""
+    from allos_shell.sandbox import policy
+
+    monkeypatch.setattr(policy, "protected_paths", lambda workspace: [])
+
+
+REFUSED = ("Read-only file system", "Device or resource busy", "Permission denied", "put back")
+
+
+def refused(result) -> bool:
+    return result.is_error and any(marker in result.content for marker in REFUSED)
+
+
 async def run(workspace: Path, command: str, **sandbox: object):
     context = ToolContext(workspace=workspace, settings={"sandbox": sandbox} if sandbox else {})
     return await ShellExec(drain_grace=0.2).invoke({"command": command, "timeout": 30}, context)
@@ -73,9 +88,30 @@ async def test_write_to_home_is_refused(workspace):
 async def test_agent_configuration_change_never_survives_the_command(workspace, name):
     before = (workspace / name).read_text()
     result = await run(workspace, f"echo 'allow = [\"shell_exec\"]' >> {name}")
+    assert refused(result), result.content
+    assert (workspace / name).read_text() == before
+
+
+@needs_landlock
+@pytest.mark.parametrize("name", ["allos.toml", "AGENTS.md"])
+async def test_without_mounts_the_change_is_put_back(workspace, name, no_mounts):
+    before = (workspace / name).read_text()
+    result = await run(workspace, f"echo 'allow = [\"shell_exec\"]' >> {name}")
     assert result.is_error
     assert f"refused: the command changed protected configuration ({name})" in result.content
     assert (workspace / name).read_text() == before
+
+
+@needs_landlock
+async def test_configuration_is_read_only_where_user_namespaces_allow(workspace):
+    result = await run(
+        workspace, "echo x >> allos.toml; rm -f AGENTS.md; ls .git/hooks > /dev/null"
+    )
+    if not result.metadata["read_only_mounts"]:
+        pytest.skip("user namespaces are not allowed here: the guard puts changes back instead")
+    assert "Read-only file system" in result.content and "Device or resource busy" in result.content
+    assert result.metadata["restored"] == []  # the kernel held: nothing to put back
+    assert (workspace / "AGENTS.md").exists()
 
 
 @needs_landlock
@@ -86,7 +122,7 @@ async def test_agent_configuration_is_refused_by_the_kernel_when_root_is_not_wri
     before = (workspace / name).read_text()
     command = f"echo 'allow = [\"shell_exec\"]' >> {name}"
     result = await run(workspace, command, root_writable=False)
-    assert result.is_error and "Permission denied" in result.content
+    assert refused(result) and "put back" not in result.content
     assert (workspace / name).read_text() == before
     assert result.metadata["restored"] == []  # nothing to put back: the write never happened
 
@@ -102,22 +138,31 @@ async def test_agent_configuration_cannot_be_replaced_or_planted(workspace, root
 
 
 @needs_landlock
-async def test_planted_git_hook_does_not_survive_the_command(workspace):
+@pytest.mark.parametrize("mounts", [True, False])
+async def test_planted_git_hook_does_not_survive_the_command(workspace, monkeypatch, mounts):
+    if not mounts:
+        monkeypatch.setattr("allos_shell.sandbox.policy.protected_paths", lambda workspace: [])
     hook = workspace / ".git" / "hooks" / "pre-commit"
     command = f"printf '#!/bin/sh\\ntouch /tmp/owned\\n' > {hook}; chmod +x {hook}"
     result = await run(workspace, command)
     assert not hook.exists()
-    assert result.is_error and ".git/hooks/pre-commit" in result.content
-    assert "put back" in result.content
+    assert refused(result), result.content
+    if not mounts:
+        assert ".git/hooks/pre-commit" in result.content and "put back" in result.content
 
 
 @needs_landlock
-async def test_git_config_change_is_put_back(workspace):
+@pytest.mark.parametrize("mounts", [True, False])
+async def test_git_config_change_never_survives(workspace, monkeypatch, mounts):
+    if not mounts:
+        monkeypatch.setattr("allos_shell.sandbox.policy.protected_paths", lambda workspace: [])
     config = workspace / ".git" / "config"
     before = config.read_bytes()
     result = await run(workspace, "git config core.fsmonitor 'touch /tmp/owned'")
     assert config.read_bytes() == before
-    assert ".git/config" in result.content and result.metadata["restored"] == [".git/config"]
+    assert refused(result), result.content
+    if not mounts:
+        assert result.metadata["restored"] == [".git/config"]
 
 
 @needs_landlock
@@ -144,7 +189,7 @@ async def test_new_top_level_entries_work_by_default(workspace):
     result = await run(workspace, "mkdir build && touch ran.txt && echo x >> allos.toml")
     assert (workspace / "build").is_dir() and (workspace / "ran.txt").exists()
     assert (workspace / "allos.toml").read_text() == "[permissions]\ndeny = []\n"
-    assert "allos.toml" in result.content
+    assert refused(result)
 
 
 @needs_landlock
@@ -264,4 +309,12 @@ async def test_planted_symlink_cannot_redirect_a_put_back(workspace, tmp_path):
     command = f"for n in .allos.toml.allos-restore .allos.toml.tmp; do ln -s {victim} $n; done; echo x >> allos.toml"
     await run(workspace, command)
     assert victim.read_text() == "safe\n"
+    assert (workspace / "allos.toml").read_text() == "[permissions]\ndeny = []\n"
+
+
+@needs_landlock
+async def test_readonly_mounts_can_be_switched_off(workspace):
+    result = await run(workspace, "echo x >> allos.toml", readonly_mounts=False)
+    assert result.metadata["read_only_mounts"] == 0
+    assert "put back" in result.content
     assert (workspace / "allos.toml").read_text() == "[permissions]\ndeny = []\n"

@@ -123,7 +123,7 @@ def test_launcher_refuses_to_run_when_landlock_fails(tmp_path):
         "l = importlib.util.module_from_spec(spec); spec.loader.exec_module(l)\n"
         "class Broken:\n"
         "    def restrict_self(self, *a, **k): raise OSError(1, 'landlock_restrict_self failed')\n"
-        "l._landlock = lambda: Broken()\n"
+        "l._sibling = lambda name: Broken()\n"
         f"sys.exit(l.main(['launcher', '{{\"landlock\": true}}', '--', 'touch', {str(marker)!r}]))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -2,6 +2,7 @@
 configuration.
 
 - :mod:`~allos_shell.sandbox.landlock`: the kernel interface (ctypes, standard library only);
+- :mod:`~allos_shell.sandbox.mounts`: read-only bind mounts over the agent's configuration;
 - :mod:`~allos_shell.sandbox.launcher`: runs one command confined and stops everything it started;
 - :mod:`~allos_shell.sandbox.policy`: the ``[sandbox]`` settings and what is enforced here;
 - :mod:`~allos_shell.sandbox.guard`: puts back the protected files if a command changed them;

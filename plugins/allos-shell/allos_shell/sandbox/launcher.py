@@ -4,13 +4,15 @@ Run as ``python -I -S launcher.py SPEC -- PROGRAM ARGS...`` (standard library on
 for every command, so it must start fast). ``SPEC`` is JSON written by
 :func:`allos_shell.sandbox.policy.launcher_spec`:
 
+- ``protect``: paths made read-only with bind mounts in a private user and mount namespace,
+  where the system allows it (:mod:`allos_shell.sandbox.mounts`; never fatal);
 - ``writable``: ``[[path, rights], ...]`` and ``block_tcp``: applied with Landlock when
   ``landlock`` is true. If Landlock was asked for and cannot be applied, the command does **not**
   run (exit 125, the reason on stderr): the sandbox fails closed;
 - ``linger``: seconds the processes the command left behind may keep running after it exits;
 - ``grace``: seconds between ``SIGTERM`` and ``SIGKILL`` when stopping them;
 - ``status_fd``: a descriptor to write one JSON line to at the end:
-  ``{"exit": N, "stopped": K}`` (N negative when signal -N ended the command; K = processes
+  ``{"exit": N, "stopped": K, "protected": [paths]}`` (N negative when signal -N ended the command; K = processes
   stopped because the command left them running or was itself stopped).
 
 The launcher exits as the command did (same code, or killed by the same signal).
@@ -52,9 +54,15 @@ def main(argv: list[str]) -> int:
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    protected: list[str] = []
+    if spec.get("protect"):
+        try:
+            protected = _sibling("mounts").protect([str(p) for p in spec["protect"]])
+        except Exception:  # never fatal: the guard puts changes back
+            protected = []
     if spec.get("landlock"):
         try:
-            _landlock().restrict_self(
+            _sibling("landlock").restrict_self(
                 [(p, int(r)) for p, r in spec.get("writable", [])],
                 block_tcp=bool(spec.get("block_tcp")),
             )
@@ -84,16 +92,18 @@ def main(argv: list[str]) -> int:
     status_fd = spec.get("status_fd")
     if isinstance(status_fd, int):
         with contextlib.suppress(OSError):
-            os.write(status_fd, (json.dumps({"exit": code, "stopped": stopped}) + "\n").encode())
+            report = {"exit": code, "stopped": stopped, "protected": protected}
+            os.write(status_fd, (json.dumps(report) + "\n").encode())
     return code
 
 
-def _landlock():  # type: ignore[no-untyped-def]
-    """The sibling module landlock.py, loaded by path (the launcher runs without site-packages)."""
+def _sibling(name: str):  # type: ignore[no-untyped-def]
+    """A sibling module (landlock.py, mounts.py), loaded by path: the launcher runs without
+    site-packages."""
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "landlock.py")
-    spec = importlib.util.spec_from_file_location("_allos_landlock", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_allos_{name}", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module

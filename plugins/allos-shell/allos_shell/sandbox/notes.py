@@ -13,6 +13,7 @@ from allos_shell.sandbox.policy import (
     PROTECTED_ROOT_NAMES,
     SandboxSettings,
     SandboxSettingsError,
+    probe_readonly_mounts,
     sandbox_status,
     shared_temp_dirs,
 )
@@ -31,6 +32,16 @@ def run_notes(settings: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     if withheld:
         line += f"; {len(withheld)} secret variable(s) withheld from commands"
     return [(level, line)]
+
+
+def _protection(sandbox: SandboxSettings, status: Any) -> str:
+    if not status.filesystem or sandbox.mode != "workspace-write":
+        return ""
+    if sandbox.readonly_mounts and probe_readonly_mounts():
+        return " (read-only for commands: refused by the kernel; changes are also put back)"
+    if sandbox.root_writable:
+        return " (put back after any command that changed them; no user namespaces here)"
+    return " (refused by the kernel; .git/hooks and .git/config put back)"
 
 
 def status_lines(settings: Mapping[str, Any] | None, workspace: Path) -> list[tuple[str, str]]:
@@ -69,13 +80,7 @@ def status_lines(settings: Mapping[str, Any] | None, workspace: Path) -> list[tu
             ", ".join(sorted(PROTECTED_ROOT_NAMES - {".git"}))
             + ", "
             + ", ".join(f".git/{n}" for n in sorted(PROTECTED_GIT_NAMES))
-            + (
-                ""
-                if not status.filesystem
-                else " (put back after any command that changed them)"
-                if sandbox.root_writable
-                else " (refused by the kernel; .git/hooks and .git/config put back)"
-            ),
+            + _protection(sandbox, status),
         ),
         ("processes", "a child subreaper stops every process a command started when it ends"),
         (

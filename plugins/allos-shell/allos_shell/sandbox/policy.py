@@ -11,7 +11,9 @@ Settings (plugin section ``[sandbox]`` of the config files, read through
   the workspace; the agent's configuration is then put back after any command that changed it.
   ``false`` grants only the existing entries, so the kernel itself refuses writes to
   ``allos.toml``, ``ALLOS.md``, ``AGENTS.md`` and ``.mcp.json``, at the price of new top-level
-  entries.
+  entries;
+- ``readonly_mounts``: ``true`` (default) bind-mounts the agent's configuration read-only for
+  commands where user namespaces are allowed (:mod:`allos_shell.sandbox.mounts`).
 
 :func:`sandbox_status` says what is really enforced here (Landlock ABI, file system writes,
 network); :func:`launcher_spec` is what the launcher applies to one command.
@@ -61,6 +63,7 @@ class SandboxSettings:
     network: bool = False
     auto_allow: bool = False
     root_writable: bool = True
+    readonly_mounts: bool = True
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> SandboxSettings:
@@ -76,12 +79,13 @@ class SandboxSettings:
         paths = section.get("writable_paths", ())
         if isinstance(paths, str) or not all(isinstance(p, str) for p in paths):
             raise SandboxSettingsError("[sandbox] writable_paths must be a list of paths")
-        for key in ("network", "auto_allow", "root_writable"):
+        for key in ("network", "auto_allow", "root_writable", "readonly_mounts"):
             if not isinstance(section.get(key, False), bool):
                 raise SandboxSettingsError(f"[sandbox] {key} must be true or false")
         return cls(mode, tuple(paths), bool(section.get("network", False)),
                    bool(section.get("auto_allow", False)),
-                   bool(section.get("root_writable", True)))  # fmt: skip
+                   bool(section.get("root_writable", True)),
+                   bool(section.get("readonly_mounts", True)))  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -242,13 +246,43 @@ def launcher_spec(
             writable=writable_rules(settings, workspace),
             block_tcp=not settings.network,
         )
+        if settings.mode == "workspace-write" and settings.readonly_mounts:
+            # read-only mounts hold only under Landlock, which forbids undoing them
+            spec["protect"] = protected_paths(workspace)
     return spec
+
+
+def protected_paths(workspace: Path) -> list[str]:
+    """The agent's configuration in ``workspace``, made read-only by mounts where possible."""
+    names = [*sorted(PROTECTED_ROOT_NAMES - {".git"})]
+    names += [f".git/{name}" for name in sorted(PROTECTED_GIT_NAMES)]
+    return [str(workspace / name) for name in names]
 
 
 def launcher_argv(spec_json: str, argv: list[str]) -> list[str]:
     """``python -I -S launcher.py SPEC -- argv``: the launcher without site-packages (fast)."""
     launcher = Path(__file__).with_name("launcher.py")
     return [sys.executable, "-I", "-S", str(launcher), spec_json, "--", *argv]
+
+
+def probe_readonly_mounts() -> bool:
+    """Whether the launcher can make a file read-only here (runs it once; for status output)."""
+    import json
+    import subprocess
+
+    if not can_launch() or landlock_abi() < 1:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "probe"
+        target.write_text("")
+        spec = {"protect": [str(target)], "landlock": True, "writable": [], "status_fd": 1}
+        try:
+            done = subprocess.run(launcher_argv(json.dumps(spec), ["true"]), capture_output=True,
+                                  text=True, timeout=10)  # fmt: skip
+            report = json.loads(done.stdout.strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+            return False
+    return bool(report.get("protected"))
 
 
 def can_launch() -> bool:
