@@ -144,3 +144,9 @@ def test_children_are_found_without_proc_children_files():
     finally:
         child.kill()
         child.wait()
+
+
+async def test_command_cannot_reach_the_launchers_report(context):
+    # the launcher's report (how many processes it stopped) must not be forgeable by the command
+    result = await ShellExec().invoke({"command": "ls /proc/self/fd | wc -l"}, context)
+    assert "stdout:\n4" in result.content  # stdin, stdout, stderr, and the fd ls itself opens

@@ -69,6 +69,10 @@ def main(argv: list[str]) -> int:
         except OSError as exc:
             sys.stderr.write(f"allos sandbox: the command was not run: {exc}\n")
             return 125
+    status_fd = spec.get("status_fd")
+    if isinstance(status_fd, int):  # the command must not be able to write our report
+        with contextlib.suppress(OSError):
+            os.set_inheritable(status_fd, False)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, _on_signal)
     stopped = 0
@@ -89,7 +93,6 @@ def main(argv: list[str]) -> int:
             signal.signal(signum, signal.SIG_IGN)
         stopped = _stop_descendants(0.0, float(spec.get("grace", 1.0)))
         code = -int(stop.args[0])
-    status_fd = spec.get("status_fd")
     if isinstance(status_fd, int):
         with contextlib.suppress(OSError):
             report = {"exit": code, "stopped": stopped, "protected": protected}
