@@ -170,3 +170,14 @@ class AllosHookSpecs:
         timeout), lists their tools under each source's ``prefix``, reports a source that fails
         in one line and goes on without it, and stops every source when the run ends.
         """
+
+    @hookspec
+    def allos_run_notes(self, settings: Any, tools: list[str] | None) -> list[tuple[str, str]]:
+        """Return ``(level, message)`` lines to show once at the start of a CLI run or chat.
+
+        ``level`` is ``"notice"`` or ``"warning"``; ``settings`` are the plugin settings (the
+        read-only mapping tools get as ``ToolContext.settings``); ``tools`` the names of the
+        tools the run offers (None: every installed tool). Use it to say what a plugin enforces
+        or cannot enforce, for example the shell sandbox. A failing implementation is reported
+        as a warning and does not stop the run.
+        """

@@ -30,6 +30,21 @@ Decision = Literal["allow", "ask", "deny"]
 DECISIONS: tuple[str, ...] = ("allow", "ask", "deny")
 _STRENGTH = {"allow": 0, "ask": 1, "deny": 2}
 
+_OPAQUE_SUBJECT = re.compile(r"^<[a-z][a-z-]*> ")
+
+
+def is_opaque_subject(subject: str | None) -> bool:
+    """Whether ``subject`` is *opaque*: written ``<kind> TEXT`` by a tool that cannot know
+    statically what the call will do (a shell line the parser cannot read, a program computed at
+    run time such as ``$X`` or ``$(…)``).
+
+    No allow rule with a pattern matches an opaque subject (only one that covers every call of
+    the tool, ``tool`` or ``tool(*)``); every ``ask`` and ``deny`` rule for the tool matches it,
+    whatever its pattern. So an opaque call is never allowed by a rule written for some other
+    command, and it is denied as soon as the user has a deny rule for that tool.
+    """
+    return bool(subject) and _OPAQUE_SUBJECT.match(subject) is not None  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class PermissionDecision:
@@ -268,8 +283,14 @@ class PermissionRules:
         ``workspace`` (the real workspace root) lets absolute path patterns match
         workspace-relative subjects; see :func:`path_pattern_matches`.
         """
+        opaque = not path_like and is_opaque_subject(subject)
         for kind in ("deny", "ask", "allow"):
             for rule in getattr(self, kind):
+                if opaque and kind != "allow" and fnmatch.fnmatchcase(tool_name, rule.tool):
+                    reason = f"rule {rule} (what this command runs cannot be known beforehand)"
+                    return PermissionDecision(kind, reason, "user rules")
+                if opaque and rule.pattern not in (None, "*", "**"):
+                    continue  # only a rule for every call allows what cannot be known
                 if rule.matches(tool_name, subject, path_like=path_like, workspace=workspace):
                     return PermissionDecision(kind, f"rule {rule}", "user rules")
         return None
@@ -281,12 +302,17 @@ class PermissionRules:
         *,
         path_like: bool = False,
         workspace: str | os.PathLike[str] | None = None,
+        aliases: list[str] | None = None,
     ) -> PermissionDecision | None:
         """The user's decision for a call with one or more subjects (the parts of a command, or
         a path both as written and as its real target).
 
         Any part denied denies the call; any part that must ask makes it ask; the call is allowed
         only when every part is allowed. None when no rule decides every part.
+
+        ``aliases`` are other spellings of the same parts (``rm`` for ``/bin/rm`` or ``r''m``,
+        see :meth:`allos_core.tools.Tool.permission_aliases`): ``deny`` and ``ask`` rules see
+        them too, but an allow rule never needs to match them.
         """
         if not subjects:
             subjects = [None]
@@ -295,6 +321,10 @@ class PermissionRules:
             for s in subjects
         ]
         decided = [a for a in answers if a is not None]
+        for alias in aliases or ():
+            answer = self.decide_one(tool_name, alias, path_like=path_like, workspace=workspace)
+            if answer is not None and answer.decision != "allow":
+                decided.append(answer)
         combined = strongest(decided)
         if combined is None:
             return None
@@ -370,6 +400,8 @@ def suggested_rule(tool_name: str, subject: str | None, *, path_like: bool = Fal
         return tool_name
     if path_like or _TYPED_SUBJECT.match(subject):
         return f"{tool_name}({subject})"
+    if is_opaque_subject(subject):
+        return tool_name  # no narrower rule can allow what cannot be known beforehand
     first = subject.split()[0] if subject.split() else subject
     return f"{tool_name}({first}*)"
 
@@ -461,6 +493,7 @@ def decide_permission(
             subjects,
             path_like=getattr(tool, "path_subject", False),
             workspace=getattr(context, "workspace", None),
+            aliases=_aliases(tool, args, context),
         )
         if answer is not None:
             decision = answer
@@ -474,6 +507,14 @@ def decide_permission(
         if yes:
             return PermissionDecision.allow("every ask approved (yes to all)", "yes")
     return decision
+
+
+def _aliases(tool: Any, args: Any, context: Any) -> list[str]:
+    """``tool.permission_aliases(args, context)``, if the tool has them (failures fail closed)."""
+    method = getattr(tool, "permission_aliases", None)
+    if method is None:
+        return []
+    return [a for a in method(args, context) if a]
 
 
 def _with_source(decision: PermissionDecision, default: str) -> PermissionDecision:

@@ -354,6 +354,16 @@ class Tool(ABC):
         """
         return [self.permission_subject(args, context)]
 
+    def permission_aliases(self, args: Any, context: ToolContext[Any]) -> list[str]:
+        """Other spellings of the subjects that ``deny`` and ``ask`` rules must also see; an
+        allow rule never needs to match them. Empty by default.
+
+        A shell tool returns ``rm -rf x`` for ``/bin/rm -rf x`` or ``r''m -rf x``: a rule
+        ``deny shell_exec(rm *)`` catches every spelling, while ``allow shell_exec(git *)`` is
+        not stretched to some other program named ``git``.
+        """
+        return []
+
     def preview(self, args: Any, context: ToolContext[Any]) -> str | None:
         """What a permission prompt shows before the call runs (edits: the unified diff)."""
         return None

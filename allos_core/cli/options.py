@@ -33,6 +33,7 @@ class AgentOptions:
     trust_workspace: bool = False
     json: bool = False
     verbose: bool = False
+    sandbox: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -60,6 +61,8 @@ class AgentOptions:
                 "deny": list(self.deny),
             },
         }
+        if self.sandbox:  # a plugin setting: [sandbox] mode of the shell tool's OS sandbox
+            flags["sections"] = {"sandbox": {"mode": self.sandbox}}
         return flags
 
 
@@ -88,6 +91,7 @@ def agent_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--no-stream", is_flag=True, help="Wait for each whole answer instead of streaming it."),
         click.option("--git", is_flag=True, help="Commit the agent's file changes after every turn (in a git repository)."),
         click.option("-v", "--verbose", is_flag=True, help="Show more detail, and tracebacks on errors."),
+        click.option("--sandbox", type=click.Choice(["workspace-write", "read-only", "off"]), help="OS sandbox for shell commands (default workspace-write; off: no protection)."),
     ]  # fmt: skip
     for decorator in reversed(decorators):
         function = decorator(function)

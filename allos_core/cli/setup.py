@@ -191,6 +191,9 @@ def build_agent(
     prepare_plugins(manager, settings, verbose=options.verbose)
     choice = choose_provider(manager, settings, options.base_url)
     tools = check_tools(manager, options.tools)
+    show_run_notes(
+        manager, settings, [str(t) for t in tools] if tools else None, verbose=options.verbose
+    )
     if session is None and options.session:
         from allos_core.sessions import Session
 
@@ -233,6 +236,29 @@ def _tool_sources(manager: PluginManager, settings: Settings, options: AgentOpti
         options.workspace or Path.cwd(),
         workspace_trusted=settings.workspace_trusted,
     )
+
+
+def show_run_notes(
+    manager: PluginManager, settings: Settings, tools: list[str] | None, *, verbose: bool = False
+) -> None:
+    """Print the plugins' ``allos_run_notes`` lines (the run header), one line each, on stderr.
+
+    Warnings always; notices on a terminal or with ``-v`` (scripts reading stderr are spared).
+    """
+    import sys
+
+    from allos_core.cli.ui import print_warning
+
+    show_notices = verbose or sys.stderr.isatty()
+    try:
+        answers = manager.hook.allos_run_notes(settings=settings.plugin_settings(), tools=tools)
+    except Exception as exc:  # a plugin's note must never stop the run
+        print_warning("warning", f"a plugin's run notes failed: {exc}")
+        return
+    for notes in answers:
+        for level, message in notes or []:
+            if level == "warning" or show_notices:
+                print_warning("warning" if level == "warning" else "notice", str(message))
 
 
 def provider_for_switch(

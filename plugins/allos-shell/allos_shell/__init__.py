@@ -4,8 +4,13 @@ Importing this module is cheap: the tool, bashlex and pydantic load only when a 
 
 - ``allos_tools()`` offers :class:`allos_shell.tool.ShellExec` (``shell_exec(command, timeout)``).
 - ``allos_check_permission(...)`` denies obviously destructive command lines (``rm -rf /``,
-  ``mkfs``, ``dd of=/dev/sda``, fork bombs, ...; see :mod:`allos_shell.safety`) and abstains
-  otherwise. A deny beats every allow, including "yes to all".
+  ``mkfs``, ``dd of=/dev/sda``, fork bombs, ...; see :mod:`allos_shell.safety`). A deny beats
+  every allow, including "yes to all". With ``[sandbox] auto_allow = true`` it allows a command
+  the OS sandbox confines (reason ``sandboxed``); the user's ask and deny rules still win.
+  Otherwise it abstains.
+- ``allos_run_notes(...)`` says once per run what the sandbox enforces (or that there is none)
+  and how many secret variables commands will not see.
+- ``allos_cli_commands()`` adds ``allos sandbox status``.
 """
 
 from __future__ import annotations
@@ -42,13 +47,48 @@ def allos_check_permission(
     from allos_shell.safety import destructive_reason
 
     reason = destructive_reason(command)
-    if reason is None:
-        return None
     from allos_core.permissions import PermissionDecision
 
-    return PermissionDecision.deny(
-        f"{reason}: blocked by allos-shell's default deny rules", source=SOURCE
-    )
+    if reason is not None:
+        return PermissionDecision.deny(
+            f"{reason}: blocked by allos-shell's default deny rules", source=SOURCE
+        )
+    return _sandboxed_allow(context)
+
+
+def _sandboxed_allow(context: Any) -> Any:
+    """``allow`` (reason ``sandboxed``) when the user opted in and the sandbox really confines."""
+    from allos_core.permissions import PermissionDecision
+    from allos_shell.sandbox.policy import SandboxSettings, SandboxSettingsError, sandbox_status
+
+    try:
+        sandbox = SandboxSettings.from_settings(getattr(context, "settings", None))
+    except SandboxSettingsError as exc:
+        return PermissionDecision.deny(f"{exc}; the command was not run", source=SOURCE)
+    if not sandbox.auto_allow:
+        return None
+    status = sandbox_status(sandbox)
+    if not status.confines:
+        return None  # no protection to lean on: ask as usual
+    return PermissionDecision.allow(f"sandboxed ({status.summary()})", source=SOURCE)
+
+
+@hookimpl
+def allos_run_notes(settings: Any, tools: Any) -> list[tuple[str, str]]:
+    """One line on what the sandbox enforces for commands, when ``shell_exec`` is offered."""
+    if tools is not None and TOOL_NAME not in tools:
+        return []
+    from allos_shell.sandbox.notes import run_notes
+
+    return run_notes(settings)
+
+
+@hookimpl
+def allos_cli_commands() -> list[Any]:
+    """``allos sandbox status``."""
+    from allos_shell.sandbox.cli import sandbox
+
+    return [sandbox]
 
 
 def _command_of(call: Any, args: Any, subject: str | None) -> str | None:

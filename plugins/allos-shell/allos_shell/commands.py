@@ -27,18 +27,26 @@ command in it, and the call is allowed only when each one is (see
   allow rule matches, so the call falls back to asking. Nothing that cannot be parsed is allowed by
   a rule written for a simple command.
 
+:func:`permission_subjects` also sees through wrappers and scripts (``sudo rm x`` gives ``rm x``,
+``bash -c 'rm x'`` gives ``rm x``), and marks a command whose program is only known at run time
+as ``<dynamic> …``; :func:`permission_aliases` gives the spellings deny rules must also see
+(``/bin/rm`` is ``rm``). Both are computed in :mod:`allos_shell.subjects`.
+
 :func:`parse_command_line` exposes the parsed structure (words, redirections, function
 definitions) for other checks such as the default deny rules in :mod:`allos_shell.safety`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 #: prefix of the subject given to a command line that could not be parsed
 UNPARSED_PREFIX = "<unparsed> "
+#: prefix of the subject of a command whose program is only known when it runs (``$X``, ``$(…)``)
+DYNAMIC_PREFIX = "<dynamic> "
 
 #: redirection targets that write nowhere that matters
 HARMLESS_WRITE_TARGETS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"})
@@ -140,6 +148,8 @@ def parse_command_line(command: str) -> ParsedCommandLine:
     """
     if not command.strip():
         return ParsedCommandLine(command, parsed=True)
+    if "$'" in command or '$"' in command:  # bashlex misreads ANSI-C and locale quoting
+        return ParsedCommandLine(command, parsed=False, error="$'…' quoting is not understood")
     try:
         import bashlex
 
@@ -165,17 +175,27 @@ def permission_subjects(command: str) -> list[str]:
     See the module documentation for what they are. The list keeps source order and has no
     duplicates; it is never empty (a line with no command at all gives its stripped text).
     """
-    parsed = parse_command_line(command)
-    if not parsed.parsed:
-        return [unparsed_subject(command)]
-    subjects: list[str] = []
-    for simple in parsed.commands:
-        if simple.text:
-            subjects.append(simple.text)
-        subjects.extend(r.subject for r in simple.redirects if r.subject)
-    subjects.extend(r.subject for r in parsed.redirects if r.subject)
-    unique = list(dict.fromkeys(subjects))
-    return unique or [command.strip()]
+    return list(_subjects(command)[0])
+
+
+def permission_aliases(command: str) -> list[str]:
+    """Other spellings of the subjects, which ``deny`` and ``ask`` rules also see.
+
+    ``/bin/rm x``, ``\\rm x`` and ``"rm" x`` give ``rm x``; ``find . -delete`` gives ``rm .``.
+    An allow rule never needs to match these (``git status*`` must not allow ``/tmp/x/git``).
+    """
+    return list(_subjects(command)[1])
+
+
+@functools.lru_cache(maxsize=128)
+def _subjects(command: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    from allos_shell.subjects import SubjectCollector
+
+    collector = SubjectCollector()
+    collector.add_line(command)
+    primary = list(dict.fromkeys(collector.primary)) or [command.strip()]
+    aliases = [a for a in dict.fromkeys(collector.aliases) if a not in primary]
+    return tuple(primary), tuple(aliases)
 
 
 def unparsed_subject(command: str) -> str:
@@ -232,6 +252,10 @@ class _Walker:
             value = getattr(node, "value", "") or ""
             if any(marker in value for marker in _HIDDEN_COMMAND_MARKERS):
                 raise _Unsafe(f"a command inside the parameter expansion ${{{value}}}")
+        elif kind == "tilde":
+            value = getattr(node, "value", "") or ""
+            if any(marker in value for marker in ("$", "`")):
+                raise _Unsafe(f"a command hidden after ~ in {value}")
         elif kind == "heredoc":
             body = getattr(node, "value", "") or ""
             if any(marker in body for marker in ("$(", "`")):

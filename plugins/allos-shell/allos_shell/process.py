@@ -101,12 +101,14 @@ async def run_command(
     kill_grace: float = 2.0,
     drain_grace: float = 1.0,
     env: dict[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> ProcessOutcome:
     """Run ``argv`` in ``cwd`` and wait for it, at most ``timeout`` seconds.
 
     ``kill_grace`` is how long the group gets between ``SIGTERM`` and ``SIGKILL``;
     ``drain_grace`` how long output pipes may stay open after the command itself exited. If the
-    caller is cancelled, the group is killed before the cancellation propagates.
+    caller is cancelled, the group is killed before the cancellation propagates. ``env`` is the
+    command's whole environment (None: Allos's own); ``pass_fds`` stay open in the child.
     """
     started = time.monotonic()
     loop = asyncio.get_running_loop()
@@ -119,6 +121,7 @@ async def run_command(
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
         env=env,
+        pass_fds=tuple(pass_fds),
     )
     process = asyncio.subprocess.Process(transport, protocol, loop)
     group = process.pid  # a new session: the group id is the leader's pid

@@ -6,13 +6,19 @@ substitutions, subshells, function bodies, and the strings of ``bash -c '…'``,
 every ``allow`` — even a user who answers "yes to all".
 
 Denied (after stripping wrappers such as ``sudo``, ``env``, ``nohup``, ``nice``, ``timeout``,
-``command``, ``exec`` and leading ``NAME=value`` assignments):
+``command``, ``exec``, ``xargs`` and leading ``NAME=value`` assignments, see
+:mod:`allos_shell.wrappers`, and after brace expansion, so ``{rm,-rf,~}`` is ``rm -rf ~``):
 
 - ``rm`` with ``--no-preserve-root``, or recursive (``-r``, ``-R``, ``-rf``, ``--recursive``) on
   ``/``, ``/*``, ``~``, ``~/*``, ``$HOME``, ``${HOME}``, ``$HOME/*`` or a top-level system
-  folder (``/usr``, ``/etc``, ``/home``, ...);
+  folder (``/usr``, ``/etc``, ``/home``, ...), or on a path that may expand to one of them
+  (``$X``, ``${HOME%/}``, ``"$DIR"/*``; see :mod:`allos_shell.paths`); ``*`` or ``.`` after a
+  ``cd`` to ``/``, ``~`` or an unknown place (``cd && rm -rf *``); the words ``echo``,
+  ``printf`` or ``find`` feed to ``xargs rm -r``;
+- an unknown program (``$X``, ``$(…)``) run with options on such a path;
+- a shell reading its script from stdin (``… | sh``) fed a destructive ``echo``/``printf``;
 - recursive ``chmod``, ``chown`` or ``chgrp`` of those same paths;
-- ``find`` of those paths with ``-delete`` or ``-exec rm``;
+- ``find`` of those paths (after ``-H``/``-L``/``-P``) with ``-delete`` or ``-exec rm``;
 - ``mkfs``, ``mkfs.*`` and ``mke2fs`` (formatting a filesystem);
 - ``dd of=/dev/…``, ``shred``, ``wipefs``, ``blkdiscard`` or ``mkswap`` of a device, and any
   redirection that writes to a device (``> /dev/sda``); pseudo-devices such as ``/dev/null``,
@@ -26,57 +32,22 @@ erring towards denying) and each piece is checked the same way.
 
 from __future__ import annotations
 
-import posixpath
 import re
 import shlex
 from collections.abc import Iterable, Sequence
 
 from allos_shell.commands import ParsedCommandLine, parse_command_line
-
-#: top-level folders whose recursive removal or permission change wrecks a system
-SYSTEM_DIRS = frozenset(
-    {
-        "/bin",
-        "/boot",
-        "/dev",
-        "/etc",
-        "/home",
-        "/lib",
-        "/lib32",
-        "/lib64",
-        "/opt",
-        "/proc",
-        "/root",
-        "/sbin",
-        "/srv",
-        "/sys",
-        "/usr",
-        "/var",
-        "/System",
-        "/Users",
-        "/Library",
-        "/Applications",
-    }
+from allos_shell.paths import is_dangerous_operand, is_device
+from allos_shell.subjects import is_dynamic_program
+from allos_shell.wrappers import (
+    expand_braces,
+    find_commands,
+    find_roots,
+    innermost,
+    program_name,
+    shell_invocation,
 )
 
-_HARMLESS_DEVICES = frozenset(
-    {
-        "/dev/null",
-        "/dev/zero",
-        "/dev/full",
-        "/dev/random",
-        "/dev/urandom",
-        "/dev/stdin",
-        "/dev/stdout",
-        "/dev/stderr",
-        "/dev/tty",
-        "/dev/ptmx",
-    }
-)
-_HARMLESS_DEVICE_FOLDERS = ("/dev/fd/", "/dev/pts/", "/dev/tcp/", "/dev/udp/", "/dev/shm/")
-
-_SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "mksh", "ash", "busybox"})
-_SUDO_OPTIONS_WITH_VALUE = frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"})
 _FORK_BOMB = re.compile(
     r"([^\s(){};|&<>]+)\s*\(\s*\)\s*\{[^}]*?(?<![^\s{;|&])\1\s*\|\s*\1\s*&", re.S
 )
@@ -103,12 +74,51 @@ def _reason_in_tree(parsed: ParsedCommandLine, depth: int) -> str | None:
     for function in parsed.functions:
         if function.name in function.calls and function.forks:
             return f"a fork bomb (function {function.name} keeps starting copies of itself)"
+    line = _LineContext.of([[*c.assignments, *c.words] for c in parsed.commands])
     for simple in parsed.commands:
-        reason = _reason_for_words(simple.words, depth)
+        reason = _reason_for_words([*simple.assignments, *simple.words], depth, line)
         if reason:
             return reason
     targets = [r.word for r in parsed.all_redirects() if r.writes]
     return _reason_for_targets(targets)
+
+
+class _LineContext:
+    """What other commands of the same line tell about one command.
+
+    ``inputs`` are words that may reach a command on its stdin (the arguments of ``echo`` and
+    ``printf``, the roots of ``find``): ``echo ~ | xargs rm -rf`` removes ``~``. ``home_dirs``
+    holds the index of each command that runs after a ``cd`` to ``/``, ``~`` or an unknown place.
+    """
+
+    def __init__(self) -> None:
+        self.inputs: list[str] = []
+        self.scripts: list[str] = []
+        self.dangerous_cwd_from: int | None = None
+        self.position = 0
+
+    @classmethod
+    def of(cls, commands: Sequence[Sequence[str]]) -> _LineContext:
+        context = cls()
+        for index, words in enumerate(commands):
+            argv = innermost(words).argv
+            if not argv:
+                continue
+            program, args = program_name(argv[0]), argv[1:]
+            if program in ("echo", "printf"):
+                context.inputs.extend(args)
+                context.scripts.append(" ".join(a for a in args if not a.startswith("%")))
+            elif program == "find":
+                context.inputs.extend(find_roots(args))
+            elif program in ("cd", "pushd") and context.dangerous_cwd_from is None:
+                operands = [a for a in args if not a.startswith("-") or a == "-"]
+                target = operands[0] if operands else "~"
+                if target == "-" or is_dangerous_operand(target):
+                    context.dangerous_cwd_from = index
+        return context
+
+    def cwd_is_dangerous(self) -> bool:
+        return self.dangerous_cwd_from is not None and self.position > self.dangerous_cwd_from
 
 
 def _reason_for_targets(targets: Iterable[str]) -> str | None:
@@ -121,22 +131,54 @@ def _reason_for_targets(targets: Iterable[str]) -> str | None:
 # -- one command -----------------------------------------------------------------------------------
 
 
-def _reason_for_words(words: Sequence[str], depth: int) -> str | None:
-    argv = unwrap(words)
+def _reason_for_words(
+    words: Sequence[str], depth: int, line: _LineContext | None = None
+) -> str | None:
+    line = line or _LineContext()
+    reason = _reason_for_argv(_expanded(words), depth, line)
+    line.position += 1
+    return reason
+
+
+def _expanded(words: Sequence[str]) -> list[str]:
+    """Words after brace expansion (``{rm,-rf,~}`` is ``rm -rf ~``)."""
+    return [item for word in words for item in expand_braces(word)]
+
+
+def _reason_for_argv(words: list[str], depth: int, line: _LineContext) -> str | None:
+    layer = innermost(words)
+    argv = layer.argv
     if not argv:
         return None
-    program = posixpath.basename(argv[0].lstrip("\\"))
+    program = program_name(argv[0])
     args = list(argv[1:])
-    if program in _SHELLS:
-        script = _shell_script(program, args)
-        return destructive_reason(script, depth + 1) if script else None
+    if layer.from_input:
+        args += line.inputs  # xargs appends what the line feeds it
+    if line.cwd_is_dangerous():
+        args = [_in_dangerous_cwd(a) for a in args]
+    if is_dynamic_program(argv[0]):
+        options, operands = _split_options(args)
+        hit = _first_dangerous(operands)
+        if hit and (options or not operands[1:]):
+            return f"an unknown program ({argv[0]}) run on {hit}"
+        return None
+    invocation = shell_invocation(program, args)
+    if invocation is not None:
+        if invocation.kind == "script":
+            return destructive_reason(invocation.script, depth + 1)
+        if invocation.kind == "stdin":
+            for script in line.scripts:
+                reason = destructive_reason(script, depth + 1)
+                if reason:
+                    return reason
+        return None
     if program == "eval":
         return destructive_reason(" ".join(args), depth + 1)
     if program == "trap":
         return destructive_reason(args[0], depth + 1) if args and args[0] != "--" else None
     if program == "su":
-        script = _option_value(args, ("-c", "--command"))
-        return destructive_reason(script, depth + 1) if script else None
+        su_script = _option_value(args, ("-c", "--command"))
+        return destructive_reason(su_script, depth + 1) if su_script else None
     if program == "rm":
         return _rm_reason(args)
     if program in ("chmod", "chown", "chgrp"):
@@ -160,25 +202,19 @@ def _reason_for_words(words: Sequence[str], depth: int) -> str | None:
                 return f"{program} of the device {operand}"
         return None
     if program == "find":
-        roots = []
-        for arg in args:
-            if arg.startswith(("-", "(", "!")):
-                break
-            roots.append(arg)
-        hit = _first_dangerous(roots)
+        hit = _first_dangerous(find_roots(args))
         if hit and "-delete" in args:
             return f"find {hit} -delete"
-        if hit and _find_runs_rm(args):
+        if hit and any(program_name(innermost(c).argv[0]) == "rm" for c in find_commands(args)):
             return f"find {hit} -exec rm"
     return None
 
 
-def _find_runs_rm(args: list[str]) -> bool:
-    for index, arg in enumerate(args[:-1]):
-        runs = arg in ("-exec", "-execdir", "-ok", "-okdir")
-        if runs and posixpath.basename(args[index + 1]) == "rm":
-            return True
-    return False
+def _in_dangerous_cwd(arg: str) -> str:
+    """An operand as seen from ``/`` or ``~``: ``*`` and ``.`` there are everything there."""
+    if arg in ("*", ".", "./", "./*", ".*", "./.*", ".."):
+        return "~/*"
+    return arg
 
 
 def _option_value(args: list[str], names: tuple[str, ...]) -> str | None:
@@ -199,71 +235,6 @@ def _rm_reason(args: list[str]) -> str | None:
         return None
     hit = _first_dangerous(operands)
     return f"rm -r of {hit}" if hit else None
-
-
-def unwrap(words: Sequence[str]) -> list[str]:
-    """The command that really runs: drop ``NAME=value`` words and wrappers such as ``sudo``."""
-    argv = list(words)
-    changed = True
-    while argv and changed:
-        changed = False
-        while argv and _is_assignment(argv[0]):
-            argv.pop(0)
-            changed = True
-        if not argv:
-            break
-        program = posixpath.basename(argv[0].lstrip("\\"))
-        rest = argv[1:]
-        if program in ("sudo", "doas"):
-            rest = _skip_options(rest, _SUDO_OPTIONS_WITH_VALUE)
-        elif program == "env":
-            rest = _skip_options(rest, frozenset({"-u", "-C", "-S", "--unset", "--chdir"}))
-        elif program == "nice":
-            rest = _skip_options(rest, frozenset({"-n", "--adjustment"}))
-        elif program == "ionice":
-            rest = _skip_options(rest, frozenset({"-c", "-n", "-p", "-P", "-u"}))
-        elif program == "timeout":
-            rest = _skip_options(rest, frozenset({"-s", "--signal", "-k", "--kill-after"}))
-            rest = rest[1:]  # the duration
-        elif program == "exec":
-            rest = _skip_options(rest, frozenset({"-a"}))
-        elif program in ("nohup", "command", "builtin", "time", "stdbuf", "setsid", "xargs"):
-            rest = _skip_options(rest, frozenset())
-        else:
-            break
-        argv = rest
-        changed = True
-    return argv
-
-
-def _skip_options(args: list[str], with_value: frozenset[str]) -> list[str]:
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        if arg == "--":
-            return args[index + 1 :]
-        if not arg.startswith("-") or arg == "-":
-            break
-        index += 2 if arg in with_value else 1
-    return args[index:]
-
-
-def _is_assignment(word: str) -> bool:
-    return re.match(r"^[A-Za-z_][A-Za-z0-9_]*\+?=", word) is not None
-
-
-def _shell_script(program: str, args: list[str]) -> str | None:
-    """The script of ``bash -c SCRIPT`` (or ``-lc``, ``-ec`` ...), or None."""
-    if program == "busybox":
-        if args and args[0] in _SHELLS:
-            return _shell_script(args[0], args[1:])
-        return None
-    for index, arg in enumerate(args):
-        if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
-            return args[index + 1] if index + 1 < len(args) else None
-        if not arg.startswith("-"):
-            return None
-    return None
 
 
 def _split_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -297,46 +268,9 @@ def _has_flag(options: Iterable[str], letters: str, long_name: str) -> bool:
 
 def _first_dangerous(paths: Iterable[str]) -> str | None:
     for path in paths:
-        if is_dangerous_path(path):
+        if is_dangerous_operand(path):
             return path
     return None
-
-
-def is_dangerous_path(path: str) -> bool:
-    """True for ``/``, ``~``, ``$HOME``, a top-level system folder, or everything in one of them."""
-    text = path.strip()
-    if not text:
-        return False
-    text = re.sub(r"^(\$\{HOME\}|\$HOME)(?=/|$)", "~", text)
-    if re.match(r"^~[^/]", text):
-        return False  # ~user or ~+: not this user's home
-    if text.endswith("/*"):
-        text = text[:-2] or "/"
-    elif text == "*" or text.endswith("/.*"):
-        return False
-    if text.startswith("~"):
-        return _normal("/" + text[1:]) == "/"
-    if not text.startswith("/"):
-        return False
-    normal = _normal(text)
-    return normal == "/" or normal in SYSTEM_DIRS
-
-
-def _normal(path: str) -> str:
-    """``path`` with ``.``, ``..`` and repeated slashes resolved (``//`` too, unlike normpath)."""
-    normal = posixpath.normpath(path)
-    return "/" + normal.lstrip("/") if normal.startswith("//") else normal
-
-
-def is_device(path: str) -> bool:
-    """True for a path under ``/dev`` that is a real device (not ``/dev/null`` and friends)."""
-    text = path.strip()
-    if not text.startswith("/"):
-        return False
-    normal = _normal(text)
-    if not normal.startswith("/dev/") or normal in _HARMLESS_DEVICES:
-        return False
-    return not normal.startswith(_HARMLESS_DEVICE_FOLDERS)
 
 
 # -- lines bashlex cannot parse --------------------------------------------------------------------
