@@ -99,3 +99,16 @@ class ToolArgumentsError(AllosError):
 
 class SessionError(AllosError):
     """A session file is missing, corrupt, or written by a newer Allos."""
+
+
+class BatchTaskError(ConfigError):
+    """A batch tasks file has malformed lines (each problem names its line)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, problems: list[str] | None = None):
+        super().__init__(message, hint=hint)
+        #: one ``FILE:LINE: what is wrong`` entry per problem
+        self.problems = list(problems or [])
+
+
+class BatchError(AllosError):
+    """A batch could not run: its results file, a workspace copy or its backend failed."""

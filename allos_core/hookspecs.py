@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.batch.backends import BatchBackend
     from allos_core.messages import ToolCallPart
     from allos_core.permissions import PermissionDecision
     from allos_core.providers import Provider
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PROJECT_NAME = "allos"
 #: entry-point groups scanned for plugins
-ENTRY_POINT_GROUPS = ("allos.providers", "allos.tools")
+ENTRY_POINT_GROUPS = ("allos.providers", "allos.tools", "allos.batch")
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 #: mark a plugin function as the implementation of the hook of the same name
@@ -80,3 +81,19 @@ class AllosHookSpecs:
     @hookspec
     def allos_cli_commands(self) -> list[Any]:
         """Return extra ``click`` commands to add to the ``allos`` command line."""
+
+    @hookspec
+    def allos_batch_backends(self) -> list[type[BatchBackend]]:
+        """Return the :class:`~allos_core.batch.backends.BatchBackend` subclasses this plugin offers.
+
+        Each class's ``name`` is what users pass to ``allos batch --backend NAME`` (``local`` is
+        built in and cannot be taken). The class is built once per batch with ``address`` (the
+        ``--address`` value, or None), ``settings`` (the read-only ``[NAME]`` plugin section) and
+        ``plugin_manager``; then ``start()``, ``run_task(...)`` for each task, ``close()``. A
+        backend runs each task with :func:`allos_core.batch.execute.execute_task` wherever it
+        runs it, and must never put provider keys in what it sends there: workers read their
+        own environment. Two plugins offering the same name is reported as a conflict; the first
+        one loaded keeps it. Return classes, not instances, and import the engine's SDK inside
+        them: discovery must stay cheap. Register the plugin under the ``allos.batch`` entry-point
+        group (or either of the others).
+        """

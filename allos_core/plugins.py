@@ -46,6 +46,7 @@ class PluginInfo:
     providers: list[str] = field(default_factory=list)
     tools: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    batch_backends: list[str] = field(default_factory=list)
     status: str = "ok"  # ok | failed | disabled | conflict
     error: str | None = None
     traceback: str | None = None
@@ -60,6 +61,7 @@ class PluginInfo:
             "providers": list(self.providers),
             "tools": list(self.tools),
             "commands": list(self.commands),
+            "batch_backends": list(self.batch_backends),
             "status": self.status,
             "error": self.error,
         }
@@ -85,6 +87,7 @@ class PluginManager:
         self._providers: dict[str, type[Provider]] | None = None
         self._tools: dict[str, Tool] | None = None
         self._commands: dict[str, Any] | None = None
+        self._batch_backends: dict[str, Any] | None = None
 
     @property
     def hook(self) -> Any:
@@ -127,11 +130,13 @@ class PluginManager:
     def _forget_collected(self) -> None:
         """Drop what the hooks registered, so the next lookup collects afresh (and once)."""
         self._providers = self._tools = self._commands = None
+        self._batch_backends = None
         self.conflicts.clear()
         for info in self.infos:
             info.providers.clear()
             info.tools.clear()
             info.commands.clear()
+            info.batch_backends.clear()
             if info.status == "conflict":
                 info.status, info.error = "ok", None
 
@@ -223,11 +228,20 @@ class PluginManager:
             self._commands = self._collect("allos_cli_commands", lambda c: c.name, "command")
         return self._commands
 
+    def batch_backends(self) -> dict[str, Any]:
+        """Batch backend classes by name (``allos_batch_backends``)."""
+        if self._batch_backends is None:
+            self._batch_backends = self._collect(
+                "allos_batch_backends", lambda cls: cls.name, "batch_backend"
+            )
+        return self._batch_backends
+
     def plugins(self) -> list[PluginInfo]:
         """Every plugin seen, with what it registers and its status."""
         self.providers()
         self.tools()
         self.commands()
+        self.batch_backends()
         return list(self.infos)
 
     def get_provider_class(self, name: str) -> type[Provider]:
