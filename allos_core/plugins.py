@@ -61,7 +61,6 @@ class PluginInfo:
             "providers": list(self.providers),
             "tools": list(self.tools),
             "commands": list(self.commands),
-            "batch_backends": list(self.batch_backends),
             "status": self.status,
             "error": self.error,
         }

@@ -62,6 +62,7 @@ def plugins_list(as_json: bool, verbose: bool) -> None:
             [f"provider {p}" for p in info.providers]
             + [f"tool {t}" for t in info.tools]
             + [f"command {c}" for c in info.commands]
+            + [f"batch backend {b}" for b in info.batch_backends]
         )
         status = Text(info.status, style=colours.get(info.status, "white"))
         if info.error:
