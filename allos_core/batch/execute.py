@@ -244,10 +244,9 @@ async def _run_in(
     if sessions_dir is not None:
         from allos_core.sessions import Session
 
-        session = Session(
-            path=new_session_path(sessions_dir, task.id),
-            metadata={"batch_task": task.id, "workspace": copy.original},
-        )
+        # kept in memory during the run and written once at the end, off the event loop: a
+        # save (with its fsyncs) after every turn would stall every other task of the batch
+        session = Session(metadata={"batch_task": task.id, "workspace": copy.original})
     original = None if copy.kind == "clone" else Path(copy.original)
     try:
         agent = build_task_agent(
@@ -255,7 +254,10 @@ async def _run_in(
         )
     except AllosError as exc:
         return _failed(task, exc, started)
-    run = await agent.arun(task.task)
+    try:
+        run = await agent.arun(task.task)
+    finally:
+        saved = await _save_session(session, sessions_dir, task.id)
     try:
         diff = await asyncio.to_thread(copy.diff)
     except AllosError as exc:
@@ -279,9 +281,24 @@ async def _run_in(
         duration_s=round(time.perf_counter() - started, 3),
         diff=diff,
         workspace=str(copy.path) if keep else None,
-        session=str(run.session_path) if run.session_path else None,
+        session=saved,
         error=error,
     )
+
+
+async def _save_session(session: Any, sessions_dir: Path | None, task_id: str) -> str | None:
+    """Write the task's session to a new file in ``sessions_dir``; its path, or None."""
+    if session is None or sessions_dir is None:
+        return None
+    from allos_core.errors import SessionError
+
+    path = new_session_path(sessions_dir, task_id)
+    session.name, session.path = path.stem, path
+    try:
+        await asyncio.to_thread(session.save)
+    except SessionError:
+        return None
+    return str(path)
 
 
 def _stop_message(stop_reason: str, iterations: int) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ class ResultsFile:
         #: the last result read or written for each id
         self.latest: dict[str, TaskResult] = {}
         self._fd: int | None = None
+        self._lock = threading.Lock()  # appends may come from several threads
 
     def read(self) -> dict[str, TaskResult]:
         """Read the results already in the file (cutting a torn last line); returns :attr:`latest`."""
@@ -96,19 +98,21 @@ class ResultsFile:
         return [i for i in ids if i not in self.latest or (rerun_failed and not self.latest[i].ok)]
 
     def append(self, result: TaskResult) -> None:
-        """Write one result line and flush it to disk."""
-        if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        """Write one result line and flush it to disk (thread-safe)."""
         line = json.dumps(result.to_dict(), ensure_ascii=False, default=str) + "\n"
         data = line.encode("utf-8")
-        written = 0
-        while written < len(data):
-            written += os.write(self._fd, data[written:])
-        os.fsync(self._fd)
-        self.latest[result.id] = result
+        with self._lock:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            written = 0
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+            os.fsync(self._fd)
+            self.latest[result.id] = result
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None

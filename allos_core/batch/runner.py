@@ -165,7 +165,7 @@ async def arun_batch(
             notify(TaskStarted(task.id))
             result = await _run_one(engine, task, defaults, sessions, keep, notify)
             if results_file is not None:
-                results_file.append(result)
+                await asyncio.to_thread(results_file.append, result)
             finished[task.id] = result
             notify(TaskFinished(result))
 
@@ -189,9 +189,7 @@ async def arun_batch(
 
 def run_batch(tasks: Iterable[BatchTask | Mapping[str, Any]], **options: Any) -> list[TaskResult]:
     """The synchronous :func:`arun_batch` (same options). Not for use inside an event loop."""
-    from allos_core.agent import _run_sync
-
-    return _run_sync(arun_batch(tasks, **options))
+    return asyncio.run(arun_batch(tasks, **options))
 
 
 async def _run_one(
