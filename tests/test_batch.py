@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from batch_support import call, git_repo, make_workspace, task_line, write_scrip
 from allos_core.batch import (
     BatchBackend,
     TaskDefaults,
+    TaskEvent,
     TaskFinished,
     TaskResult,
     arun_batch,
@@ -128,6 +130,7 @@ def test_keep_leaves_the_copy_and_names_it(tmp_path: Path) -> None:
     )
     kept = Path(result.workspace)
     assert kept != workspace and (kept / "notes.txt").read_text() == "changed\n"
+    shutil.rmtree(kept.parent)
 
 
 def test_a_call_that_would_ask_is_denied_with_a_hint(tmp_path: Path) -> None:
@@ -256,16 +259,20 @@ def test_cancelling_a_batch_records_only_finished_tasks(tmp_path: Path) -> None:
     tasks = [task_line("quick", quick, workspace), task_line("slow", slow, workspace)]
 
     async def scenario() -> None:
-        first_done = asyncio.Event()
+        quick_done, slow_waiting = asyncio.Event(), asyncio.Event()
 
         def progress(item: object) -> None:
             if isinstance(item, TaskFinished):
-                first_done.set()
+                quick_done.set()
+            if isinstance(item, TaskEvent) and item.event.type == "model_request":
+                if item.id == "slow":
+                    slow_waiting.set()
 
         batch = asyncio.ensure_future(
             arun_batch(tasks, results=out, concurrency=2, on_progress=progress)
         )
-        await first_done.wait()
+        await quick_done.wait()
+        await slow_waiting.wait()
         batch.cancel()
         with pytest.raises(asyncio.CancelledError):
             await batch
@@ -313,3 +320,30 @@ def test_tree_diff_shows_new_deleted_and_binary_files(tmp_path: Path) -> None:
     assert "deleted file" in diff and "-bye" in diff
     assert "+hello\n\\ No newline at end of file" in diff
     assert "Binary files a/img.bin and b/img.bin differ" in diff
+
+
+def test_results_inside_the_workspace_stay_out_of_copies_and_diffs(tmp_path: Path) -> None:
+    # given a batch whose results file and sessions sit in the workspace (the default: cwd)
+    workspace = make_workspace(tmp_path / "ws")
+    listing = write_script(tmp_path, [{"tool_calls": [call("list_directory", path=".")]}, "ok"])
+    tasks = [task_line(f"t{i}", listing, workspace) for i in range(3)]
+    # when the tasks run one after the other (earlier results are written meanwhile)
+    results = run_batch(tasks, results=workspace / "out.jsonl", concurrency=1)
+    # then no task saw them or reported them as a change
+    for result in results:
+        session = json.dumps(json.loads(Path(result.session).read_text())["messages"])
+        assert "out.jsonl" not in session and "out.sessions" not in session
+        assert result.diff == ""
+
+
+def test_a_clean_repository_with_the_results_inside_still_gets_a_worktree(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    script = writer(tmp_path, "s.json", "a.txt", "b\n")
+    tasks = [task_line(f"t{i}", script, repo, allow=["write_file(**)"]) for i in range(2)]
+    results = run_batch(tasks, results=repo / "out.jsonl", keep=True)
+    for result in results:
+        kept = Path(result.workspace)
+        assert (kept / ".git").is_file()  # a worktree's .git is a file
+        assert "index " in result.diff  # git's diff
+        subprocess.run(["git", "worktree", "remove", "--force", str(kept)], cwd=repo, check=True)
+        shutil.rmtree(kept.parent)

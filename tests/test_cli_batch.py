@@ -79,9 +79,11 @@ def _start_slow_batch(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path
         [task_line("quick", quick, workspace), task_line("slow", slow, workspace)],
     )
     out = tmp_path / "out.jsonl"
+    scratch = tmp_path / "tmp"  # a killed batch leaves its running tasks' copies here
+    scratch.mkdir()
     process = subprocess.Popen(
         [ALLOS, "batch", str(tasks), "-o", str(out), "-j", "2"],
-        env=subprocess_env(tmp_path),
+        env=subprocess_env(tmp_path, TMPDIR=str(scratch)),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -9,6 +9,7 @@ files and environment of the machine running the task: provider keys never trave
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import time
 from collections.abc import Callable
@@ -52,6 +53,8 @@ class TaskDefaults:
     trust_workspace: bool = False
     #: the folder a task's relative ``workspace`` is resolved against (default: the current one)
     base_dir: str | None = None
+    #: paths left out of every workspace copy and diff (the batch's results file and sessions)
+    exclude: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,7 +63,7 @@ class TaskDefaults:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskDefaults:
         values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for name in ("tools", "allow", "ask", "deny"):
+        for name in ("tools", "allow", "ask", "deny", "exclude"):
             values[name] = tuple(values.get(name) or ())
         return cls(**values)
 
@@ -183,13 +186,20 @@ async def _prepare(task: BatchTask, defaults: TaskDefaults) -> WorkspaceCopy:
     original = None if task.repo else task.workspace_path(defaults.base_dir)
     job = asyncio.ensure_future(
         asyncio.to_thread(
-            prepare_workspace, workspace=original, repo=task.repo, ref=task.ref, label=slug(task.id)
+            prepare_workspace,
+            workspace=original,
+            repo=task.repo,
+            ref=task.ref,
+            label=slug(task.id),
+            exclude=defaults.exclude,
         )
     )
     try:
         return await asyncio.shield(job)
     except asyncio.CancelledError:
-        job.add_done_callback(lambda done: done.exception() or done.result().remove())
+        with contextlib.suppress(Exception):
+            copy = await job  # the thread cannot be stopped: wait for it, then undo its work
+            await asyncio.to_thread(copy.remove)
         raise
 
 

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +154,9 @@ async def arun_batch(
     if sessions_dir is None and results is not None:
         sessions_dir = default_sessions_dir(results)
     sessions = Path(sessions_dir) if sessions_dir is not None else None
+    # a results file or sessions folder inside a workspace is the batch's, not the task's
+    own = [str(Path(p).resolve()) for p in (results, sessions) if p is not None]
+    defaults = replace(defaults, exclude=(*defaults.exclude, *own))
     engine = _backend(backend, address, defaults, plugin_manager)
     notify = _notifier(on_progress)
     notify(plan)

@@ -11,6 +11,9 @@ Three kinds, chosen by :func:`prepare_workspace`:
 - ``copy``: any other folder (or a repository with uncommitted changes, so the task sees exactly
   what the user sees) is copied whole; the diff compares the two trees file by file.
 
+Paths given as ``exclude`` (the batch's own results file and sessions folder, when they sit
+inside a workspace) are left out of copies, of the clean-tree check and of diffs.
+
 Git runs with hooks and fsmonitor switched off and the ``ext::`` transport refused: a workspace
 is not trusted, and a repository's own config must not run commands here.
 """
@@ -25,6 +28,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -95,11 +99,13 @@ class WorkspaceCopy:
     base_commit: str | None = None
     #: worktree only: the repository the worktree belongs to
     source_repo: Path | None = None
+    #: copy only: paths (relative to the original, POSIX) left out of the copy and the diff
+    excluded: frozenset[str] = frozenset()
 
     def diff(self) -> str:
         """A unified diff of the copy against the original ("" when nothing changed)."""
         if self.base_commit is None:
-            return tree_diff(Path(self.original), self.path)
+            return tree_diff(Path(self.original), self.path, self.excluded)
         assert self.git_top is not None
         _git("add", "-A", "--", ".", cwd=self.git_top)
         done = _git(
@@ -130,11 +136,17 @@ class WorkspaceCopy:
 
 
 def prepare_workspace(
-    *, workspace: Path | None = None, repo: str | None = None, ref: str | None = None, label: str
+    *,
+    workspace: Path | None = None,
+    repo: str | None = None,
+    ref: str | None = None,
+    label: str,
+    exclude: Iterable[str | Path] = (),
 ) -> WorkspaceCopy:
     """Make a task's own copy of ``workspace`` (or a clone of ``repo`` at ``ref``).
 
-    ``label`` names the temporary folder (a task id's :func:`slug`). Raises
+    ``label`` names the temporary folder (a task id's :func:`slug`); ``exclude`` lists paths
+    to leave out (see the module docstring). Raises
     :class:`~allos_core.errors.BatchError` when the folder is missing or git fails.
     """
     root = Path(tempfile.mkdtemp(prefix=f"allos-batch-{label}-"))
@@ -147,18 +159,42 @@ def prepare_workspace(
                 f"workspace {workspace} is not a folder",
                 hint="fix the task's 'workspace', or create the folder",
             )
-        top = _clean_git_top(workspace)
+        skipped = relative_inside(workspace, exclude)
+        top = _clean_git_top(workspace, relative_inside(workspace, exclude, posix=False))
         if top is not None:
             return _worktree(workspace, top, root)
         target = root / (workspace.name or "workspace")
-        shutil.copytree(workspace, target, symlinks=True)
-        return WorkspaceCopy("copy", str(workspace), target, root)
+        shutil.copytree(workspace, target, symlinks=True, ignore=_ignore(workspace, skipped))
+        return WorkspaceCopy("copy", str(workspace), target, root, excluded=skipped)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
 
 
-def _clean_git_top(workspace: Path) -> Path | None:
+def relative_inside(
+    folder: Path, paths: Iterable[str | Path], *, posix: bool = True
+) -> frozenset[str]:
+    """Those of ``paths`` inside ``folder``, relative to it."""
+    found = set()
+    for path in paths:
+        try:
+            relative = Path(path).resolve().relative_to(folder.resolve())
+        except ValueError:
+            continue
+        if relative.parts:
+            found.add(relative.as_posix() if posix else str(relative))
+    return frozenset(found)
+
+
+def _ignore(folder: Path, skipped: frozenset[str]) -> Callable[[str, list[str]], set[str]]:
+    def ignore(current: str, names: list[str]) -> set[str]:
+        base = Path(current).relative_to(folder)
+        return {name for name in names if (base / name).as_posix() in skipped}
+
+    return ignore
+
+
+def _clean_git_top(workspace: Path, skipped: frozenset[str] = frozenset()) -> Path | None:
     """The top of the git repository holding ``workspace`` if its work tree is clean."""
     if shutil.which("git") is None:
         return None
@@ -168,7 +204,8 @@ def _clean_git_top(workspace: Path) -> Path | None:
     top = Path(done.stdout.strip()).resolve()
     if _git("rev-parse", "--verify", "--quiet", "HEAD", cwd=top, check=False).returncode != 0:
         return None  # no commit yet
-    status = _git("status", "--porcelain", "-z", cwd=top, check=False)
+    excludes = [f":(exclude){workspace / name}" for name in sorted(skipped)]
+    status = _git("status", "--porcelain", "-z", "--", str(top), *excludes, cwd=top, check=False)
     if status.returncode != 0 or status.stdout:
         return None
     return top
@@ -195,14 +232,22 @@ def _clone(repo: str, ref: str | None, root: Path) -> WorkspaceCopy:
 # -- the diff of two folders ---------------------------------------------------------------------
 
 
-def _files(folder: Path) -> dict[str, Path]:
+def _files(folder: Path, skipped: frozenset[str]) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for current, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d != ".git" and not (Path(current) / d).is_symlink())
-        links = [d for d in os.listdir(current) if (Path(current) / d).is_symlink()]
+        here = Path(current)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d != ".git"
+            and not (here / d).is_symlink()
+            and (here / d).relative_to(folder).as_posix() not in skipped
+        )
+        links = [d for d in os.listdir(current) if (here / d).is_symlink()]
         for name in sorted({*names, *links}):
-            path = Path(current) / name
-            found[path.relative_to(folder).as_posix()] = path
+            relative = (here / name).relative_to(folder).as_posix()
+            if relative not in skipped:
+                found[relative] = here / name
     return found
 
 
@@ -226,9 +271,12 @@ def _text(data: bytes) -> list[str] | None:
         return None
 
 
-def tree_diff(original: Path, copy: Path) -> str:
-    """A git-style unified diff of folder ``copy`` against ``original`` (``.git`` left out)."""
-    before, after = _files(original), _files(copy)
+def tree_diff(original: Path, copy: Path, skipped: frozenset[str] = frozenset()) -> str:
+    """A git-style unified diff of folder ``copy`` against ``original``.
+
+    ``.git`` and the ``skipped`` relative paths are left out.
+    """
+    before, after = _files(original, skipped), _files(copy, skipped)
     out: list[str] = []
     for name in sorted(before.keys() | after.keys()):
         old, new = _content(before.get(name)), _content(after.get(name))

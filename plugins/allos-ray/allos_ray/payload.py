@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from allos_core.batch.execute import TaskDefaults
 from allos_core.batch.tasks import BatchTask
+from allos_core.batch.workspace import relative_inside
 from allos_core.errors import BatchError
 
 #: the default cap on a packed workspace (compressed), in MiB; ``[ray] max_workspace_mb`` changes it
@@ -26,16 +28,25 @@ DEFAULT_MAX_WORKSPACE_MB = 100
 PAYLOAD_VERSION = 1
 
 
-def pack_folder(folder: Path, max_bytes: int) -> bytes:
-    """``folder`` as a gzipped tar (symlinks kept as links); a :class:`BatchError` past ``max_bytes``."""
+def pack_folder(folder: Path, max_bytes: int, exclude: Iterable[str] = ()) -> bytes:
+    """``folder`` as a gzipped tar (symlinks kept as links); a :class:`BatchError` past ``max_bytes``.
+
+    ``exclude`` lists paths left out (the batch's results file and sessions, if inside).
+    """
     if not folder.is_dir():
         raise BatchError(
             f"workspace {folder} is not a folder",
             hint="fix the task's 'workspace', or create the folder",
         )
+    skipped = relative_inside(folder, exclude)
+
+    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        name = info.name[2:] if info.name.startswith("./") else info.name
+        return None if name in skipped else info
+
     buffer = _CappedBuffer(max_bytes, folder)
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as archive:
-        archive.add(folder, arcname=".", recursive=True)
+        archive.add(folder, arcname=".", recursive=True, filter=keep)
     return buffer.getvalue()
 
 
@@ -63,12 +74,12 @@ def build_payload(
     packed, name = None, None
     if task.repo is None:
         folder = task.workspace_path(defaults.base_dir)
-        packed, name = pack_folder(folder, max_bytes), folder.name
+        packed, name = pack_folder(folder, max_bytes, defaults.exclude), folder.name
         task = replace(task, workspace=None)
     return {
         "version": PAYLOAD_VERSION,
         "task": task.to_dict(),
-        "defaults": {**defaults.to_dict(), "base_dir": None},
+        "defaults": {**defaults.to_dict(), "base_dir": None, "exclude": ()},
         "workspace": packed,
         "workspace_name": name,
         "keep": keep,
