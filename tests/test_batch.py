@@ -264,9 +264,9 @@ def test_cancelling_a_batch_records_only_finished_tasks(tmp_path: Path) -> None:
         def progress(item: object) -> None:
             if isinstance(item, TaskFinished):
                 quick_done.set()
-            if isinstance(item, TaskEvent) and item.event.type == "model_request":
-                if item.id == "slow":
-                    slow_waiting.set()
+            is_request = isinstance(item, TaskEvent) and item.event.type == "model_request"
+            if is_request and item.id == "slow":
+                slow_waiting.set()
 
         batch = asyncio.ensure_future(
             arun_batch(tasks, results=out, concurrency=2, on_progress=progress)
