@@ -122,3 +122,15 @@ def test_ctrl_c_cancels_running_tasks_and_leaves_valid_results(tmp_path: Path) -
     write_script(tmp_path, ["now quick"], slow.name)
     again = run_allos("batch", str(tasks), "-o", str(out), env=subprocess_env(tmp_path))
     assert again.returncode == 0 and result_ids(out) == ["quick", "slow"]
+
+
+def test_a_task_id_cannot_send_terminal_escapes(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path / "ws")
+    tasks = write_tasks(
+        tmp_path / "tasks.jsonl",
+        [task_line("evil\x1b]0;owned\x07", tmp_path / "none.json", workspace)],
+    )
+    result = invoke("batch", str(tasks), "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "evil\\x1b]0;owned\\x07" in result.stderr

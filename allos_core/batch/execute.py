@@ -75,6 +75,7 @@ class UnsupportedTaskField(AllosError):
 def task_flags(task: BatchTask, defaults: TaskDefaults) -> dict[str, Any]:
     """The settings layer for one task, as :func:`~allos_core.config.load_settings` takes it."""
     provider = task.provider or defaults.provider
+    model: str | None
     if task.model is not None:
         model = task.model
     elif task.provider is None or task.provider == defaults.provider:
@@ -148,10 +149,11 @@ def build_task_agent(
         trust_workspace=defaults.trust_workspace,
     )
     choice = choose_provider(manager, settings, defaults.base_url)
+    tools: list[Any] | None = check_tools(manager, defaults.tools)
     return Agent(
         choice.name,
         choice.model,
-        tools=check_tools(manager, defaults.tools),
+        tools=tools,
         system_prompt=settings.system_prompt,
         append_system_prompt=settings.append_system_prompt,
         permissions=settings.permission_rules(),
