@@ -21,7 +21,7 @@ from allos_core.batch import (
     run_batch,
 )
 from allos_core.batch.workspace import tree_diff
-from allos_core.errors import BatchError
+from allos_core.errors import BatchError, ConfigError
 from allos_core.hookspecs import hookimpl
 from allos_core.plugins import create_plugin_manager
 
@@ -306,7 +306,7 @@ def test_a_plugin_backend_runs_the_tasks(tmp_path: Path) -> None:
         defaults=TaskDefaults(model="m"),
     )
     assert Recording.seen == ["x"] and results[0].output == "m"
-    with pytest.raises(BatchError, match="installed: local, recording"):
+    with pytest.raises(ConfigError, match="installed: local, recording"):
         run_batch([{"id": "x", "task": "t"}], backend="nope", plugin_manager=manager)
 
 

@@ -134,3 +134,11 @@ def test_a_task_id_cannot_send_terminal_escapes(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert "evil\\x1b]0;owned\\x07" in result.stderr
+
+
+def test_an_unknown_backend_is_a_usage_error_naming_the_installed_ones(tmp_path: Path) -> None:
+    tasks = write_tasks(tmp_path / "tasks.jsonl", [{"id": "a", "task": "t"}])
+    result = invoke("batch", str(tasks), "-o", str(tmp_path / "o.jsonl"), "--backend", "nope")
+    assert result.exit_code == 2
+    assert "unknown batch backend 'nope'" in result.stderr and "local" in result.stderr
+    assert "pip install allos-nope" in result.stderr

@@ -125,10 +125,10 @@ def backend_classes(manager: PluginManager) -> dict[str, type[BatchBackend]]:
 
 
 def get_backend_class(name: str, manager: PluginManager) -> type[BatchBackend]:
-    """The backend class called ``name``; a :class:`BatchError` naming the installed ones."""
+    """The backend class called ``name``; a :class:`ConfigError` naming the installed ones."""
     classes = backend_classes(manager)
     if name not in classes:
-        raise BatchError(
+        raise ConfigError(
             f"unknown batch backend {name!r} (installed: {', '.join(sorted(classes))})",
             hint=f"install its plugin, for example: pip install allos-{name}",
         )
