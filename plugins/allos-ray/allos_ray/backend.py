@@ -25,7 +25,7 @@ from allos_core.batch.backends import BatchBackend
 from allos_core.batch.execute import TaskDefaults, new_session_path
 from allos_core.batch.results import TaskResult
 from allos_core.batch.tasks import BatchTask
-from allos_core.errors import BatchError, ConfigError
+from allos_core.errors import AllosError, BatchError, ConfigError
 from allos_core.files import atomic_write
 from allos_ray.payload import DEFAULT_MAX_WORKSPACE_MB, build_payload
 
@@ -84,6 +84,8 @@ class RayBackend(BatchBackend):
         except asyncio.CancelledError:
             ray.cancel(ref)
             raise
+        except ray.exceptions.RayError as exc:
+            raise _task_failure(exc) from None
         result = TaskResult.from_dict(reply["result"])
         if reply.get("session") is not None and sessions_dir is not None:
             path = new_session_path(sessions_dir, task.id)
@@ -98,6 +100,20 @@ class RayBackend(BatchBackend):
 
             ray.shutdown()
             self._owns_ray = False
+
+
+def _task_failure(exc: BaseException) -> BatchError:
+    """One clear line for a failed Ray task (its str() holds a coloured remote traceback)."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, AllosError):
+        return BatchError(f"on the Ray worker: {cause}", hint=cause.hint)
+    if isinstance(cause, BaseException):
+        return BatchError(f"the Ray task failed: {type(cause).__name__}: {cause}")
+    last = (str(exc).strip().splitlines() or [""])[-1]
+    return BatchError(
+        f"the Ray task failed: {type(exc).__name__}: {last}",
+        hint="see the worker's log (ray logs) for what happened",
+    )
 
 
 def _positive(settings: dict[str, Any], key: str, default: float) -> float:

@@ -86,3 +86,17 @@ def test_ray_gives_the_same_results_as_local(tmp_path: Path, local_ray: None) ->
         assert session.parent == tmp_path / "ray.sessions"
         assert json.loads(session.read_text())["metadata"]["batch_task"] == result.id
     assert (folder / "notes.txt").read_text() == "original\n"
+
+
+def test_a_failure_on_the_worker_comes_back_as_one_clear_line(
+    tmp_path: Path, local_ray: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import allos_ray.backend as backend
+
+    real = backend.build_payload
+    monkeypatch.setattr(backend, "build_payload", lambda *a, **k: {**real(*a, **k), "version": 99})
+    script = write_script(tmp_path, ["fine"])
+    [result] = run_batch([task_line("v", script, make_workspace(tmp_path / "ws"))], backend="ray")
+    assert result.stop_reason == "error"
+    assert "payload version 99" in result.error and "same allos-ray version" in result.error
+    assert "\x1b" not in result.error and "Traceback" not in result.error
