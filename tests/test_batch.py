@@ -306,6 +306,8 @@ def test_a_plugin_backend_runs_the_tasks(tmp_path: Path) -> None:
         defaults=TaskDefaults(model="m"),
     )
     assert Recording.seen == ["x"] and results[0].output == "m"
+    [info] = [i for i in manager.plugins() if i.batch_backends]
+    assert info.batch_backends == ["recording"]
     with pytest.raises(ConfigError, match="installed: local, recording"):
         run_batch([{"id": "x", "task": "t"}], backend="nope", plugin_manager=manager)
 
@@ -347,3 +349,15 @@ def test_a_clean_repository_with_the_results_inside_still_gets_a_worktree(tmp_pa
         assert "index " in result.diff  # git's diff
         subprocess.run(["git", "worktree", "remove", "--force", str(kept)], cwd=repo, check=True)
         shutil.rmtree(kept.parent)
+
+
+def test_a_deny_from_the_command_line_beats_a_task_allow(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path / "ws")
+    script = writer(tmp_path, "s.json", "notes.txt", "changed\n")
+    [result] = run_batch(
+        [task_line("d", script, workspace, allow=["write_file(**)"])],
+        defaults=TaskDefaults(deny=("write_file(**)",)),
+        results=tmp_path / "out.jsonl",
+    )
+    assert result.ok and result.diff == ""
+    assert "denied" in json.dumps(json.loads(Path(result.session).read_text())["messages"])
