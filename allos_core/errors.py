@@ -120,3 +120,16 @@ class SessionError(AllosError):
 
 class ToolSourceError(AllosError):
     """A tool source (an MCP server, ...) failed to start, or stopped working during a run."""
+
+
+class BatchTaskError(ConfigError):
+    """A batch tasks file has malformed lines (each problem names its line)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, problems: list[str] | None = None):
+        super().__init__(message, hint=hint)
+        #: one ``FILE:LINE: what is wrong`` entry per problem
+        self.problems = list(problems or [])
+
+
+class BatchError(AllosError):
+    """A batch could not run: its results file, a workspace copy or its backend failed."""

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Mapping
     from pathlib import Path
 
+    from allos_core.batch.backends import BatchBackend
     from allos_core.events import Event
     from allos_core.messages import ToolCallPart
     from allos_core.permissions import PermissionDecision
@@ -37,8 +38,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_core.tools import Tool, ToolContext, ToolResult
 
 PROJECT_NAME = "allos"
-#: entry-point groups scanned for plugins (``allos.plugins``: observers, policies, backends)
-ENTRY_POINT_GROUPS = ("allos.providers", "allos.tools", "allos.plugins")
+#: entry-point groups scanned for plugins (``allos.plugins``: observers, policies;
+#: ``allos.batch``: batch backends)
+ENTRY_POINT_GROUPS = ("allos.providers", "allos.tools", "allos.plugins", "allos.batch")
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 #: mark a plugin function as the implementation of the hook of the same name
@@ -180,4 +182,20 @@ class AllosHookSpecs:
         tools the run offers (None: every installed tool). Use it to say what a plugin enforces
         or cannot enforce, for example the shell sandbox. A failing implementation is reported
         as a warning and does not stop the run.
+        """
+
+    @hookspec
+    def allos_batch_backends(self) -> list[type[BatchBackend]]:
+        """Return the :class:`~allos_core.batch.backends.BatchBackend` subclasses this plugin offers.
+
+        Each class's ``name`` is what users pass to ``allos batch --backend NAME`` (``local`` is
+        built in and cannot be taken). The class is built once per batch with ``address`` (the
+        ``--address`` value, or None), ``settings`` (the read-only ``[NAME]`` plugin section) and
+        ``plugin_manager``; then ``start()``, ``run_task(...)`` for each task, ``close()``. A
+        backend runs each task with :func:`allos_core.batch.execute.execute_task` wherever it
+        runs it, and must never put provider keys in what it sends there: workers read their
+        own environment. Two plugins offering the same name is reported as a conflict; the first
+        one loaded keeps it. Return classes, not instances, and import the engine's SDK inside
+        them: discovery must stay cheap. Register the plugin under the ``allos.batch`` entry-point
+        group (or either of the others).
         """

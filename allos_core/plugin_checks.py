@@ -23,6 +23,10 @@ HOOK_KINDS: dict[str, str] = {
     "allos_before_tool_call": "audit",
     "allos_after_tool_call": "audit",
     "allos_cli_commands": "commands",
+    "allos_batch_backends": "batch backends",
+    "allos_tool_sources": "tool sources",
+    "allos_on_event": "events",
+    "allos_run_notes": "run notes",
 }
 
 #: the hooks whose answers are ignored: observers

@@ -19,6 +19,7 @@ class PluginInfo:
     providers: list[str] = field(default_factory=list)
     tools: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    batch_backends: list[str] = field(default_factory=list)
     #: the kinds of hooks it implements: providers, tools, permission, audit, commands
     hooks: list[str] = field(default_factory=list)
     status: str = "ok"  # ok | failed | disabled | conflict | degraded
@@ -37,6 +38,7 @@ class PluginInfo:
             "providers": list(self.providers),
             "tools": list(self.tools),
             "commands": list(self.commands),
+            "batch_backends": list(self.batch_backends),
             "hooks": list(self.hooks),
             "status": self.status,
             "error": self.error,

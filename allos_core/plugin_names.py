@@ -32,7 +32,12 @@ FIRST_PARTY_TOOLS: dict[str, str] = {
 }
 
 #: the kinds of names plugins register, and the ``[plugins.KIND]`` table that picks an owner
-KINDS = {"provider": "providers", "tool": "tools", "command": "commands"}
+KINDS = {
+    "provider": "providers",
+    "tool": "tools",
+    "command": "commands",
+    "batch_backend": "batch_backends",
+}
 
 
 def first_party_owner(kind: str, name: str) -> str | None:

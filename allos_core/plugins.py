@@ -94,6 +94,7 @@ class PluginManager:
         self._providers: dict[str, type[Provider]] | None = None
         self._tools: dict[str, Tool] | None = None
         self._commands: dict[str, Any] | None = None
+        self._batch_backends: dict[str, Any] | None = None
 
     @property
     def hook(self) -> Any:
@@ -148,12 +149,14 @@ class PluginManager:
     def _forget_collected(self) -> None:
         """Drop what the hooks registered, so the next lookup collects afresh (and once)."""
         self._providers = self._tools = self._commands = None
+        self._batch_backends = None
         self.conflicts.clear()
         self.name_conflicts.clear()
         for info in self.infos:
             info.providers.clear()
             info.tools.clear()
             info.commands.clear()
+            info.batch_backends.clear()
             if info.status == "conflict":
                 info.status, info.error = "ok", None
                 if info.hook_errors:
@@ -256,11 +259,20 @@ class PluginManager:
             self._commands = self._collect("allos_cli_commands", lambda c: c.name, "command")
         return self._commands
 
+    def batch_backends(self) -> dict[str, Any]:
+        """Batch backend classes by name (``allos_batch_backends``)."""
+        if self._batch_backends is None:
+            self._batch_backends = self._collect(
+                "allos_batch_backends", lambda cls: cls.name, "batch_backend"
+            )
+        return self._batch_backends
+
     def plugins(self) -> list[PluginInfo]:
         """Every plugin seen, with what it registers and its status."""
         self.providers()
         self.tools()
         self.commands()
+        self.batch_backends()
         return list(self.infos)
 
     def get_provider_class(self, name: str) -> type[Provider]:

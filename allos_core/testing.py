@@ -13,7 +13,9 @@ Use it to test your own tools and agents without a network or a key::
 
 A turn is a string (the model's text answer) or a mapping with ``text``, ``tool_calls`` (each
 with ``name``, ``arguments`` and optionally ``id``; or ``raw_arguments`` for a call whose JSON is
-broken), ``usage`` (``input_tokens``, ``output_tokens``, ``cache_read_tokens``, ``cache_write_tokens``) and ``finish_reason``. Scripts in files
+broken), ``usage`` (``input_tokens``, ``output_tokens``, ``cache_read_tokens``,
+``cache_write_tokens``), ``finish_reason`` and ``delay`` (seconds the model "thinks" before
+answering, to simulate latency). Scripts in files
 are JSON or YAML: a list of turns, or a mapping with a ``turns`` list.
 
 This module is also the built-in plugin that registers the provider ``scripted``: pass the script
@@ -205,6 +207,10 @@ class ScriptedProvider(Provider):
         self.position += 1
         if isinstance(turn, BaseException):
             raise turn
+        if isinstance(turn, dict) and turn.get("delay"):
+            import asyncio
+
+            await asyncio.sleep(float(turn["delay"]))
         return self._response(turn, request)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:

@@ -15,6 +15,7 @@ import click
 # command name -> "module:attribute", imported when the command is used (or listed by --help)
 LAZY_COMMANDS = {
     "run": "allos_core.cli.run:run",
+    "batch": "allos_core.cli.batch_cmd:batch",
     "chat": "allos_core.cli.chat:chat",
     "demo": "allos_core.cli.demo:demo",
     "sessions": "allos_core.cli.sessions_cmd:sessions",

@@ -25,7 +25,12 @@ COLOURS = {
     "degraded": "magenta",
 }
 #: hook kinds that register names, and the PluginInfo list holding them
-NAMED_HOOKS = {"providers": "providers", "tools": "tools", "commands": "commands"}
+NAMED_HOOKS = {
+    "providers": "providers",
+    "tools": "tools",
+    "commands": "commands",
+    "batch backends": "batch_backends",
+}
 HEADERS = ("plugin", "distribution", "group", "hooks", "status")
 GAP = "  "
 #: when the terminal is narrow, columns give way in this order, each down to its longest word
