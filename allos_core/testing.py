@@ -87,7 +87,7 @@ def load_script(path: str | Path) -> list[Turn]:
 
 #: where the script format is described, for every script error's hint
 SCRIPT_FORMAT_HINT = "the script format is described in docs/cli.md (section 'Scripted provider')"
-_TURN_KEYS = {"text", "tool_calls", "usage", "finish_reason"}
+_TURN_KEYS = {"text", "tool_calls", "usage", "finish_reason", "delay"}
 _CALL_KEYS = {"id", "name", "arguments", "raw_arguments"}
 
 
@@ -127,6 +127,9 @@ def _turn_problem(turn: Turn) -> str | None:
         return "'usage' must map input_tokens / output_tokens to whole numbers"
     if "finish_reason" in turn and not isinstance(turn["finish_reason"], str):
         return "'finish_reason' must be a string"
+    delay = turn.get("delay", 0)
+    if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
+        return "'delay' must be a number of seconds"
     return None
 
 
