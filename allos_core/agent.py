@@ -24,18 +24,18 @@ Events for every step go to ``on_event`` and to :meth:`Agent.iter_events`; see
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import inspect
 import logging
-import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from allos_core import events as ev
+from allos_core.clients import LoopBoundClient
 from allos_core.context import (
     DEFAULT_MAX_TOOL_OUTPUT_CHARS,
     INTERRUPTED_RESULT,
@@ -72,6 +72,7 @@ from allos_core.providers import (
     new_tool_call_id,
 )
 from allos_core.providers import TextDelta as _StreamText
+from allos_core.sync_loop import SyncLoop
 from allos_core.tools import Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -166,6 +167,11 @@ class Agent:
 
     One run at a time per agent. :meth:`run` is synchronous and cannot be called from inside a
     running event loop; use :meth:`arun` or :meth:`iter_events` there.
+
+    The agent keeps one SDK client per provider for its life (and, for :meth:`run`, one event
+    loop): release them with :meth:`close` / :meth:`aclose`, or use the agent as a context
+    manager (``with Agent(...) as agent:`` or ``async with``). What is left open is closed
+    when the agent is collected or the interpreter exits.
     """
 
     def __init__(
@@ -231,6 +237,11 @@ class Agent:
         self._messages: list[Message] = self._initial_messages()
         #: tool-call ids used in this conversation (built on first use; see _unique_call_ids)
         self._call_ids: set[str] | None = None
+        #: providers this agent used (the current one last); closed by close()/aclose()
+        self._providers: list[Provider] = [self.provider]
+        #: the event loop of the synchronous API, and what closes it (with the providers)
+        self._sync: SyncLoop | None = None
+        self._finalizer: weakref.finalize | None = None
 
     # -- set-up --------------------------------------------------------------------------------
     def _read_denied(self, relative_path: str) -> bool:
@@ -338,8 +349,13 @@ class Agent:
         *,
         provider_options: dict[str, Any] | None = None,
     ) -> Provider:
-        """Switch to another provider or model; the conversation carries over."""
+        """Switch to another provider or model; the conversation carries over.
+
+        The previous provider's client is closed at the start of the next run.
+        """
         self.provider = self._resolve_provider(provider, model, provider_options)
+        if self.provider not in self._providers:
+            self._providers.append(self.provider)
         return self.provider
 
     def clear(self) -> None:
@@ -359,7 +375,7 @@ class Agent:
         _refuse_inside_loop("run", "await agent.arun(task)")
         self._state = None
         try:
-            return _run_sync(self._execute(task, (), reraise_cancel=False))
+            return self._sync_loop().run(self._execute(task, (), reraise_cancel=False))
         except KeyboardInterrupt:
             state = self._state
             if state is None:
@@ -423,7 +439,46 @@ class Agent:
     def compact(self) -> list[ev.Compacted]:
         """The synchronous :meth:`acompact`."""
         _refuse_inside_loop("compact", "await agent.acompact()")
-        return _run_sync(self.acompact())
+        return self._sync_loop().run(self.acompact())
+
+    # -- lifetime ------------------------------------------------------------------------------
+    def _sync_loop(self) -> SyncLoop:
+        """The event loop every synchronous call runs on (made on first use, closed by close())."""
+        if self._sync is None or self._sync.closed:
+            self._sync = SyncLoop()
+            self._finalizer = weakref.finalize(self, _close_sync, self._sync, self._providers)
+        return self._sync
+
+    def close(self) -> None:
+        """Close the providers' HTTP clients and the agent's event loop.
+
+        The agent stays usable: a later run opens what it needs again. Must not be called
+        from inside a running event loop (use :meth:`aclose`).
+        """
+        _refuse_inside_loop("close", "await agent.aclose()")
+        finalizer = self._finalizer
+        if finalizer is not None and finalizer.alive:
+            finalizer()
+        else:  # only the async API was used: the clients' loops are the caller's
+            SyncLoop().run(_close_providers(self._providers))
+        del self._providers[:-1]
+
+    async def aclose(self) -> None:
+        """Close the providers' HTTP clients (on the running loop, where :meth:`arun` used them)."""
+        await _close_providers(self._providers)
+        del self._providers[:-1]
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Agent:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
 
     # -- the loop ------------------------------------------------------------------------------
     async def _execute(
@@ -436,6 +491,9 @@ class Agent:
             )
         self._running = True
         state = self._state = _RunState(task=task, sinks=sinks)
+        if len(self._providers) > 1:  # set_provider() was called: release the old clients
+            await _close_providers(self._providers[:-1])
+            self._providers[:] = [self.provider]
         cancelled = False
         try:
             try:
@@ -838,43 +896,34 @@ class Agent:
         return result
 
 
-class _DaemonThreadExecutor(concurrent.futures.ThreadPoolExecutor):
-    """Runs each job (a sync tool) on its own daemon thread.
+async def _close_providers(providers: list[Provider]) -> None:
+    """Close each provider's client; a failure to close is logged, never raised."""
+    for provider in providers:
+        try:
+            await provider.aclose()
+        except Exception:
+            logger.debug("closing %s failed", provider.name, exc_info=True)
 
-    The synchronous entry points use it as the loop's default executor so that a tool blocked
-    in a system call when the user presses Ctrl-C does not keep :meth:`Agent.run` (or the
-    process's exit) waiting for it: the run stops at once, the thread is abandoned. (asyncio
-    accepts only ThreadPoolExecutor instances as default executors, hence the base class.)
+
+def _close_sync(sync: SyncLoop, providers: list[Provider]) -> None:
+    """Close ``providers`` on the loop their clients were made on, then the loop itself.
+
+    The finaliser of an agent that used :meth:`Agent.run`: it must not refer to the agent. From
+    inside another running loop (an agent collected in async code) nothing can run on ``sync``:
+    the clients are abandoned instead.
     """
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def work() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
-
-        threading.Thread(target=work, name="allos-tool", daemon=True).start()
-        return future
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        return None  # never wait for abandoned tools
-
-
-def _run_sync(coroutine: Awaitable[Any]) -> Any:
-    """``asyncio.run`` with :class:`_DaemonThreadExecutor` as the default executor."""
-
-    async def main() -> Any:
-        asyncio.get_running_loop().set_default_executor(_DaemonThreadExecutor())
-        return await coroutine
-
-    return asyncio.run(main())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        if not sync.closed:
+            sync.run(_close_providers(providers))
+            sync.close()
+        return
+    for provider in providers:
+        for slot in vars(provider).values():
+            if isinstance(slot, LoopBoundClient):
+                slot.abandon()
+    sync.abandon()
 
 
 def _refuse_inside_loop(method: str, instead: str) -> None:

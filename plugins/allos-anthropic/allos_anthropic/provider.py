@@ -17,6 +17,7 @@ from allos_anthropic import models
 from allos_anthropic.errors import API_KEY_ENV, missing_key_error, translate_error
 from allos_anthropic.mapping import to_anthropic, tools_to_anthropic
 from allos_anthropic.responses import StreamAssembler, parse_message
+from allos_core.clients import LoopBoundClient
 from allos_core.errors import ProviderConnectionError
 from allos_core.providers import (
     Capabilities,
@@ -66,7 +67,7 @@ class AnthropicProvider(Provider):
         self.base_url = (self.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip(
             "/"
         )
-        self._client: Any = None
+        self._client = LoopBoundClient(self._make_client)
 
     # -- configuration --------------------------------------------------------------------------
     def _credentials(self) -> dict[str, str]:
@@ -90,18 +91,19 @@ class AnthropicProvider(Provider):
     @property
     def client(self) -> Any:
         """The one ``AsyncAnthropic`` client of this provider, built (and the SDK imported) on first use."""
-        if self._client is None:
-            credentials = self._credentials()
-            from anthropic import AsyncAnthropic
+        return self._client.get()
 
-            # credentials and base_url are always explicit, so the SDK reads no profile files
-            self._client = AsyncAnthropic(
-                **credentials,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-            )
-        return self._client
+    def _make_client(self) -> Any:
+        credentials = self._credentials()
+        from anthropic import AsyncAnthropic
+
+        # credentials and base_url are always explicit, so the SDK reads no profile files
+        return AsyncAnthropic(
+            **credentials,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
 
     def _secret(self) -> str | None:
         return self.api_key or os.environ.get(API_KEY_ENV) or os.environ.get(AUTH_TOKEN_ENV)
@@ -207,6 +209,4 @@ class AnthropicProvider(Provider):
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
+        await self._client.aclose()

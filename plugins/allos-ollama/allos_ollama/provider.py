@@ -6,10 +6,12 @@ this module is imported.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from allos_core.clients import LoopBoundClient
 from allos_core.providers import (
     Capabilities,
     ModelRequest,
@@ -66,7 +68,7 @@ class OllamaProvider(Provider):
         import asyncio
 
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
-        self._client: Any = None
+        self._client = LoopBoundClient(self._make_client)
         self._context_window: int | None = None
 
     def __repr__(self) -> str:
@@ -76,23 +78,22 @@ class OllamaProvider(Provider):
     @property
     def client(self) -> Any:
         """The ``ollama.AsyncClient`` of this provider (built on first use, then reused)."""
-        if self._client is None:
-            import ollama
+        return self._client.get()
 
-            headers = {"authorization": f"Bearer {self.api_key}"} if self.api_key else None
-            self._client = ollama.AsyncClient(
-                host=self.host,
-                timeout=self.timeout,
-                headers=headers,
-                event_hooks={"response": [ollama_errors.remember_retry_after]},
-            )
-        return self._client
+    def _make_client(self) -> Any:
+        import ollama
+
+        headers = {"authorization": f"Bearer {self.api_key}"} if self.api_key else None
+        return ollama.AsyncClient(
+            host=self.host,
+            timeout=self.timeout,
+            headers=headers,
+            event_hooks={"response": [ollama_errors.remember_retry_after]},
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
+        await self._client.aclose()
 
     def _error(self, exc: BaseException, retry_after: float | None = None) -> Exception:
         return ollama_errors.translate(
@@ -196,6 +197,10 @@ class OllamaProvider(Provider):
                     calls.append(call)
                 if chunk.done:
                     final = chunk
+                    # read to the end of the body, so the connection goes back to the pool
+                    with contextlib.suppress(Exception):
+                        async for _ in iterator:
+                            pass
                     break
                 try:
                     chunk = await iterator.__anext__()

@@ -16,6 +16,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from allos_core.clients import LoopBoundClient
 from allos_core.errors import AuthenticationError, ProviderError
 from allos_core.providers import (
     Capabilities,
@@ -112,8 +113,7 @@ class OpenAIProvider(Provider):
         self._max_tokens_param = (
             "max_completion_tokens" if is_openai_host(self.base_url) else "max_tokens"
         )
-        self._client: Any = None
-        self._client_loop: Any = None  # the event loop the client belongs to
+        self._client = LoopBoundClient(self._make_client)
         self._stream_cls: Any = None
         self._wire_cache = mapping.WireCache()
 
@@ -122,25 +122,22 @@ class OpenAIProvider(Provider):
 
     # -- the SDK client ------------------------------------------------------------------------
     def _get_client(self) -> Any:
-        """The provider's one ``AsyncOpenAI`` client (a new one if the event loop changed)."""
-        import asyncio
+        """The provider's one ``AsyncOpenAI`` client (see :class:`LoopBoundClient`)."""
+        return self._client.get()
 
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            import openai
+    def _make_client(self) -> Any:
+        import openai
 
-            self._stream_cls = openai.AsyncStream[object]  # chunks as plain dicts
-            self._client = openai.AsyncOpenAI(
-                api_key=self.api_key,
-                base_url=self.base_url,
-                organization=self.organization,
-                project=self.project,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                default_headers=self.default_headers or None,
-            )
-            self._client_loop = loop
-        return self._client
+        self._stream_cls = openai.AsyncStream[object]  # chunks as plain dicts
+        return openai.AsyncOpenAI(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            organization=self.organization,
+            project=self.project,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers or None,
+        )
 
     def _error(self, exc: BaseException) -> BaseException:
         return _errors.translate_error(
@@ -324,6 +321,4 @@ class OpenAIProvider(Provider):
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        client, self._client, self._client_loop = self._client, None, None
-        if client is not None:
-            await client.close()
+        await self._client.aclose()
