@@ -72,6 +72,7 @@ from allos_core.providers import (
     new_tool_call_id,
 )
 from allos_core.providers import TextDelta as _StreamText
+from allos_core.session_writer import SessionWriter
 from allos_core.sync_loop import SyncLoop
 from allos_core.tools import Tool, ToolContext, ToolResult
 
@@ -242,6 +243,8 @@ class Agent:
         #: the event loop of the synchronous API, and what closes it (with the providers)
         self._sync: SyncLoop | None = None
         self._finalizer: weakref.finalize | None = None
+        #: writes the per-turn session saves on a worker thread (see session_writer)
+        self._writer = SessionWriter()
 
     # -- set-up --------------------------------------------------------------------------------
     def _read_denied(self, relative_path: str) -> bool:
@@ -548,7 +551,7 @@ class Agent:
                 state.stop("answered")
                 return
             await self._run_tools(state, calls)
-            self._save(state)
+            self._save_behind(state)
 
     def _unique_call_ids(self, message: Message) -> Message:
         """``message`` with every tool-call id unique in the conversation.
@@ -837,8 +840,18 @@ class Agent:
             except Exception:
                 logger.warning("an event callback failed on %s", event.type, exc_info=True)
 
+    def _save_behind(self, state: _RunState) -> None:
+        """Save after a turn: snapshot now, write while the next request goes out."""
+        session = self.session
+        if session is None or session.path is None:
+            return
+        self._writer.save_behind(session)
+        self._emit(state, ev.SessionSaved(str(session.path)))
+
     def _save(self, state: _RunState | None) -> None:
         session = self.session
+        with contextlib.suppress(SessionError):  # this save rewrites all; its own error counts
+            self._writer.wait()
         if session is None or session.path is None:
             return
         path = session.save()
