@@ -845,8 +845,8 @@ class Agent:
         session = self.session
         if session is None or session.path is None:
             return
-        self._writer.save_behind(session)
-        self._emit(state, ev.SessionSaved(str(session.path)))
+        if self._writer.save_behind(session):
+            self._emit(state, ev.SessionSaved(str(session.path)))
 
     def _save(self, state: _RunState | None) -> None:
         session = self.session
