@@ -71,6 +71,7 @@ from allos_core.providers import (
     ToolSchema,
     new_tool_call_id,
 )
+from allos_core.providers import ReasoningDelta as _StreamReasoning
 from allos_core.providers import TextDelta as _StreamText
 from allos_core.session_writer import SessionWriter
 from allos_core.sync_loop import SyncLoop
@@ -618,6 +619,9 @@ class Agent:
                 if isinstance(item, _StreamText):
                     if item.text:
                         self._emit(state, ev.TextDelta(item.text))
+                elif isinstance(item, _StreamReasoning):
+                    if item.text:
+                        self._emit(state, ev.ReasoningDelta(item.text))
                 elif isinstance(item, StreamDone):
                     response = item.response
         finally:

@@ -66,6 +66,14 @@ class TextDelta(Event):
 
 
 @dataclass
+class ReasoningDelta(Event):
+    """A piece of the model's reasoning as it streams (the whole part is in the message)."""
+
+    type: ClassVar[str] = "reasoning_delta"
+    text: str
+
+
+@dataclass
 class AssistantMessage(Event):
     """The model's whole message for one turn, as recorded in the conversation."""
 

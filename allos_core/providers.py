@@ -70,6 +70,13 @@ class TextDelta:
 
 
 @dataclass
+class ReasoningDelta:
+    """A piece of streamed reasoning (for display; the whole part is in StreamDone's message)."""
+
+    text: str
+
+
+@dataclass
 class ToolCallDelta:
     """Progress of a streamed tool call (for display; the assembled call is in StreamDone)."""
 
@@ -86,7 +93,7 @@ class StreamDone:
     response: ModelResponse
 
 
-StreamEvent = TextDelta | ToolCallDelta | StreamDone
+StreamEvent = TextDelta | ToolCallDelta | ReasoningDelta | StreamDone
 
 
 @dataclass(frozen=True)
@@ -112,8 +119,10 @@ class Provider(ABC):
     """Base class of model providers.
 
     Subclasses set the class attributes and implement :meth:`complete` (and usually
-    :meth:`stream`). Constructor options common to every provider are stored on the instance;
-    provider-specific ones land in ``self.options`` and are passed through to the API.
+    :meth:`stream`). Constructor options common to every provider are stored on the instance
+    (among them ``think``: reasoning effort or budget, and ``cache``: prompt caching on or off,
+    which each provider maps onto its API or ignores); provider-specific ones land in
+    ``self.options`` and are passed through to the API.
     """
 
     #: the name users pass to ``-p`` and write in config files
@@ -137,6 +146,8 @@ class Provider(ABC):
         max_retries: int | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        think: str | int | bool | None = None,
+        cache: bool = True,
         **options: Any,
     ) -> None:
         self.model = model or self.default_model
@@ -146,6 +157,11 @@ class Provider(ABC):
         self.max_retries = 3 if max_retries is None else int(max_retries)
         self.temperature = temperature
         self.max_tokens = max_tokens
+        #: how hard the model should reason (see :func:`allos_core.thinking.parse_think`);
+        #: each provider maps it onto its API (None: the provider's default)
+        self.think = think
+        #: whether to ask the API to cache the prompt prefix, where it needs asking (Anthropic)
+        self.cache = bool(cache)
         self.options = options
 
     def __repr__(self) -> str:  # never shows the key
@@ -205,6 +221,8 @@ def estimate_tokens(messages: list[Message], tools: list[ToolSchema] | None = No
                 chars += len(part.text)
             elif kind == "tool_call":
                 chars += len(part.name) + len(part.raw_arguments or json.dumps(part.arguments))
+            elif kind == "reasoning":
+                chars += len(part.text) + len(part.signature or "") + len(part.redacted or "")
             else:
                 chars += len(part.content) + len(part.name)
     for schema in tools or ():

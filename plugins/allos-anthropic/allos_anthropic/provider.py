@@ -17,6 +17,7 @@ from allos_anthropic import models
 from allos_anthropic.errors import API_KEY_ENV, missing_key_error, translate_error
 from allos_anthropic.mapping import to_anthropic, tools_to_anthropic
 from allos_anthropic.responses import StreamAssembler, parse_message
+from allos_anthropic.thinking import apply_thinking
 from allos_core.clients import LoopBoundClient
 from allos_core.errors import ProviderConnectionError
 from allos_core.providers import (
@@ -47,7 +48,8 @@ class AnthropicProvider(Provider):
     https://api.anthropic.com), ``timeout``, ``max_retries``, ``temperature``, ``max_tokens``
     (always sent, as the API requires: default per model, usually 8192). Any other option
     (``top_k``, ``top_p``, ``stop_sequences``, ``metadata``, ``thinking``, ``tool_choice``, ...)
-    is passed to the API as it is.
+    is passed to the API as it is. ``think`` (an effort or a token budget) turns on extended
+    thinking; Claude's signed thinking blocks are kept in the conversation and sent back.
     """
 
     name: ClassVar[str] = "anthropic"
@@ -138,6 +140,7 @@ class AnthropicProvider(Provider):
         for key, value in {**self.options, **request.options}.items():
             if value is not None and key not in ("model", "messages", "stream"):
                 params[key] = value
+        apply_thinking(params, self.think)
         return params
 
     def _create_kwargs(self, params: dict[str, Any]) -> dict[str, Any]:

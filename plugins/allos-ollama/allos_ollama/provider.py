@@ -18,6 +18,7 @@ from allos_core.providers import (
     ModelResponse,
     Provider,
     ProviderStatus,
+    ReasoningDelta,
     StreamDone,
     StreamEvent,
     TextDelta,
@@ -45,8 +46,10 @@ class OllamaProvider(Provider):
     ``timeout`` (seconds); ``max_retries`` (the SDK has no retries of its own: 429, 5xx, timeouts
     and connection failures are retried here with back-off, honouring ``Retry-After``);
     ``retry_base_delay`` (first back-off, seconds); ``temperature``; ``max_tokens`` (Ollama's
-    ``num_predict``). Any other option is passed through: ``keep_alive``, ``think``, ``format``
-    as request keys, everything else (``num_ctx``, ``top_p``, ``seed``...) inside ``options``.
+    ``num_predict``); ``think`` (true, an effort or a budget: Ollama's ``think``; the model's
+    ``thinking`` is kept as reasoning and sent back). Any other option is passed through:
+    ``keep_alive``, ``format`` as request keys, everything else (``num_ctx``, ``top_p``,
+    ``seed``...) inside ``options``.
     ``api_key`` is only needed for a hosted server behind a bearer token (the SDK also reads
     ``OLLAMA_API_KEY``).
     """
@@ -127,10 +130,16 @@ class OllamaProvider(Provider):
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             stream=stream,
+            think=self.think,
         )
 
     def _response(
-        self, text: str, calls: list[ToolCallPart], final: Any, model: str | None
+        self,
+        text: str,
+        calls: list[ToolCallPart],
+        final: Any,
+        model: str | None,
+        thinking: str = "",
     ) -> ModelResponse:
         usage = mapping.usage_from(final) if final is not None else mapping.usage_from({})
         model = model or self.model
@@ -139,6 +148,10 @@ class OllamaProvider(Provider):
         message = Message.assistant(
             text, calls, provider=self.name, model=model, usage=usage.model_copy()
         )
+        if thinking:
+            from allos_core.messages import ReasoningPart
+
+            message.parts.insert(0, ReasoningPart(text=thinking, provider=self.name))
         done_reason = getattr(final, "done_reason", None) if final is not None else None
         return ModelResponse(
             message=message,
@@ -154,7 +167,8 @@ class OllamaProvider(Provider):
         response = await self._with_retries(lambda: self.client.chat(**arguments))
         message = response.message
         calls = mapping.calls_from_message(message)
-        return self._response(message.content or "", calls, response, response.model)
+        thinking = mapping.thinking_of(message)
+        return self._response(message.content or "", calls, response, response.model, thinking)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Stream ``request``: text deltas, one :class:`ToolCallDelta` per tool call, then done.
@@ -176,6 +190,7 @@ class OllamaProvider(Provider):
         first = await self._with_retries(open_stream)
         iterator = opened["iterator"]
         text_parts: list[str] = []
+        thinking_parts: list[str] = []
         calls: list[ToolCallPart] = []
         final: Any = None
         model: str | None = None
@@ -183,6 +198,10 @@ class OllamaProvider(Provider):
             chunk = first
             while chunk is not None:
                 model = chunk.model or model
+                thought = mapping.thinking_of(chunk.message)
+                if thought:
+                    thinking_parts.append(thought)
+                    yield ReasoningDelta(thought)
                 content = chunk.message.content if chunk.message is not None else None
                 if content:
                     text_parts.append(content)
@@ -210,7 +229,8 @@ class OllamaProvider(Provider):
                     raise self._error(exc) from exc
         finally:
             await iterator.aclose()
-        yield StreamDone(self._response("".join(text_parts), calls, final, model))
+        thinking = "".join(thinking_parts)
+        yield StreamDone(self._response("".join(text_parts), calls, final, model, thinking))
 
     # -- model information -------------------------------------------------------------------------
     async def context_window(self) -> int | None:

@@ -11,7 +11,10 @@ Outgoing: ``system`` messages keep the system role; an assistant message becomes
 generated for one that gives none) still pair a call with its result.
 
 Incoming: text, tool calls (invalid JSON arguments become calls marked with ``parse_error``, never
-an exception), a normalised finish reason and usage.
+an exception), a normalised finish reason and usage, and the reasoning that OpenAI-compatible
+servers send as ``reasoning_content`` (vLLM, DeepSeek, llama.cpp) or ``reasoning`` (OpenRouter,
+newer vLLM), kept as a reasoning part. Reasoning is never sent back: Chat Completions has no
+field for it (DeepSeek refuses ``reasoning_content`` in input messages).
 """
 
 from __future__ import annotations
@@ -168,11 +171,14 @@ def build_response(
     finish_reason: str | None,
     usage: Usage,
     model: str,
+    reasoning: str = "",
 ) -> ModelResponse:
     """The neutral :class:`ModelResponse` for an assembled answer."""
-    from allos_core.messages import Message
+    from allos_core.messages import Message, ReasoningPart
 
     message = Message.assistant(text, calls, provider=PROVIDER, model=model, usage=usage)
+    if reasoning:
+        message.parts.insert(0, ReasoningPart(text=reasoning, provider=PROVIDER))
     return ModelResponse(
         message=message,
         usage=usage,
@@ -190,6 +196,12 @@ def text_of(content: Any) -> str:
             part.get("text") or "" for part in content if isinstance(part, dict) and "text" in part
         )
     return ""
+
+
+def reasoning_of(message: dict[str, Any]) -> str:
+    """The reasoning text of a response message or stream delta (empty when there is none)."""
+    value = message.get("reasoning_content") or message.get("reasoning")
+    return value if isinstance(value, str) else ""
 
 
 def calls_from_message(message: dict[str, Any]) -> list[Any]:
@@ -212,6 +224,7 @@ class StreamAssembler:
 
     def __init__(self) -> None:
         self.text: list[str] = []
+        self.reasoning: list[str] = []
         self.calls: dict[int, dict[str, Any]] = {}
         self.finish_reason: str | None = None
         self.usage: Any = None

@@ -129,7 +129,7 @@ def count_tokens(model: str, messages: list[Message], tools: list[ToolSchema] | 
             elif part.type == "tool_call":
                 arguments = part.raw_arguments or json.dumps(part.arguments)
                 total += 3 + len(encoding.encode(part.name + arguments, disallowed_special=()))
-            else:
+            elif part.type == "tool_result":
                 total += 3 + len(encoding.encode(part.content, disallowed_special=()))
     for schema in tools or ():
         text = schema.name + schema.description + json.dumps(schema.parameters)

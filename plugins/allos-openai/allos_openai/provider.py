@@ -24,12 +24,14 @@ from allos_core.providers import (
     ModelResponse,
     Provider,
     ProviderStatus,
+    ReasoningDelta,
     StreamDone,
     StreamEvent,
     TextDelta,
     ToolCallDelta,
     ToolSchema,
 )
+from allos_core.thinking import parse_think
 from allos_openai import errors as _errors
 from allos_openai import mapping, models
 from allos_openai.urls import DEFAULT_BASE_URL, display_url, is_openai_host
@@ -48,8 +50,9 @@ class OpenAIProvider(Provider):
     (default ``$OPENAI_API_KEY``), ``base_url`` (default ``$OPENAI_BASE_URL``, else OpenAI),
     ``timeout`` (seconds), ``max_retries``, ``temperature``, ``max_tokens``, ``context_window``
     (override the built-in table), ``organization``, ``project``, ``default_headers``,
-    ``stream_usage`` (ask for usage in streams; default true). Any other option (``top_p``,
-    ``seed``, ``reasoning_effort``, ``tool_choice``...) is sent as is in the request body.
+    ``stream_usage`` (ask for usage in streams; default true), ``think`` (an effort or token
+    budget, sent as ``reasoning_effort``). Any other option (``top_p``, ``seed``,
+    ``reasoning_effort``, ``tool_choice``...) is sent as is in the request body.
     """
 
     name = "openai"
@@ -173,6 +176,9 @@ class OpenAIProvider(Provider):
     def request_body(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
         """The JSON body sent to ``/chat/completions`` for ``request``."""
         body: dict[str, Any] = {**self.options, **request.options}
+        think = parse_think(self.think)
+        if think is not None and "reasoning_effort" not in body:
+            body["reasoning_effort"] = think.effort
         body["model"] = self.model
         body["messages"] = mapping.messages_to_wire(request.messages, self._wire_cache)
         if request.tools:
@@ -220,7 +226,10 @@ class OpenAIProvider(Provider):
         if usage is None:
             usage = self._estimated_usage(request, text, calls)
         model = completion.get("model") or self.model
-        return mapping.build_response(text, calls, choice.get("finish_reason"), usage, model)
+        reasoning = mapping.reasoning_of(message)
+        return mapping.build_response(
+            text, calls, choice.get("finish_reason"), usage, model, reasoning
+        )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Send ``request`` and yield text and tool-call deltas, then :class:`StreamDone`."""
@@ -251,6 +260,10 @@ class OpenAIProvider(Provider):
                     if choice.get("index", 0) not in (0, None):
                         continue  # n > 1: Allos follows the first answer
                     delta = choice.get("delta") or {}
+                    thought = mapping.reasoning_of(delta)
+                    if thought:
+                        parts.reasoning.append(thought)
+                        yield ReasoningDelta(thought)
                     text = delta.get("content") or delta.get("refusal")
                     if text:
                         parts.text.append(text)
@@ -272,7 +285,10 @@ class OpenAIProvider(Provider):
         if usage is None:
             usage = self._estimated_usage(request, text, calls)
         model = parts.model or self.model
-        yield StreamDone(mapping.build_response(text, calls, parts.finish_reason, usage, model))
+        reasoning = "".join(parts.reasoning)
+        yield StreamDone(
+            mapping.build_response(text, calls, parts.finish_reason, usage, model, reasoning)
+        )
 
     def _estimated_usage(self, request: ModelRequest, text: str, calls: list[Any]) -> Usage:
         """Usage for servers that report none: the best offline estimate."""
