@@ -109,6 +109,8 @@ class Renderer:
         self._denied: dict[str, bool] = {}
         #: calls whose diff the permission prompt already showed
         self.previewed: set[str] = set()
+        self._reasoning: list[str] = []  # this turn's streamed reasoning, not shown yet
+        self._reasoning_shown = False
 
     # -- spinner -----------------------------------------------------------------------------------
     def spin(self, text: str) -> None:
@@ -154,6 +156,7 @@ class Renderer:
     def on_model_request(self, event: Any) -> None:
         self.iterations = event.iteration
         self._streamed = None
+        self._reasoning, self._reasoning_shown = [], False
         self.spin("thinking…")
         if self.verbose:
             self.pause()
@@ -163,9 +166,36 @@ class Renderer:
             )
             self.spin("thinking…")
 
+    def on_reasoning_delta(self, event: Any) -> None:
+        """Reasoning is collected while it streams and shown once it ends (see show_reasoning)."""
+        if event.text:
+            self._reasoning.append(event.text)
+
+    def show_reasoning(self, text: str | None = None) -> None:
+        """The turn's reasoning, dimmed: its first line and "…" (all of it with -v)."""
+        if text is None:
+            text = "".join(self._reasoning)
+        self._reasoning = []
+        text = _visible(text.strip())
+        if not text or self._reasoning_shown:
+            return
+        self._reasoning_shown = True
+        from rich.markup import escape
+
+        self.pause()
+        if self.verbose:
+            self.err.print(f"[dim italic]{escape(text)}[/]")
+            return
+        lines = text.splitlines()
+        first = _clip(lines[0], 100)
+        more = " …" if len(lines) > 1 or first != lines[0] else ""
+        self.err.print(f"[dim italic]✻ {escape(first)}{more}[/]")
+
     def on_text_delta(self, event: Any) -> None:
         if not event.text:
             return
+        if self._reasoning:
+            self.show_reasoning()
         if self._status is not None:
             self._status.stop()
             self._status = None
@@ -182,6 +212,9 @@ class Renderer:
 
     def on_assistant_message(self, event: Any) -> None:
         message = event.message
+        reasoning = getattr(message, "reasoning", None)
+        if reasoning:  # streamed and not shown yet, or the whole answer at once (no streaming)
+            self.show_reasoning("\n".join(p.text for p in reasoning if p.text))
         text = message.text
         has_calls = bool(message.tool_calls)
         self.pause()
@@ -390,6 +423,16 @@ def _first(mapping: dict[str, Any], *keys: str) -> Any:
         if mapping.get(key) is not None:
             return mapping[key]
     return None
+
+
+def _visible(text: str) -> str:
+    """``text`` with control characters (escape sequences from a model) shown, not obeyed."""
+    return "".join(
+        char
+        if char in "\n\t" or not (char < " " or "\x7f" <= char <= "\x9f")
+        else f"\\x{ord(char):02x}"
+        for char in text
+    )
 
 
 def _clip(line: str, limit: int = 200) -> str:

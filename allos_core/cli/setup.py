@@ -158,6 +158,10 @@ def build_agent(
     settings = settings or load_cli_settings(options)
     manager = manager or create_plugin_manager()
     choice = choose_provider(manager, settings, options.base_url)
+    if options.think:
+        choice.options["think"] = options.think
+    if options.no_cache:
+        choice.options["cache"] = False
     tools = check_tools(manager, options.tools)
     if session is None and options.session:
         from allos_core.sessions import Session

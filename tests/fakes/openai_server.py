@@ -149,6 +149,8 @@ class ChatReply:
     finish_reason: str | None = None
     model: str | None = None
     stream_error: str | None = None
+    #: reasoning sent as ``reasoning_content`` (as vLLM and DeepSeek do), before the content
+    reasoning: str = ""
 
 
 @dataclass
@@ -202,10 +204,17 @@ class FakeOpenAIServer(FakeServer):
 
     # -- scripting -------------------------------------------------------------------------------
     def queue_text(
-        self, text: str, *, usage: tuple[int, int] | None = None, finish_reason: str | None = None
+        self,
+        text: str,
+        *,
+        usage: tuple[int, int] | None = None,
+        finish_reason: str | None = None,
+        reasoning: str = "",
     ) -> None:
-        """Queue a text answer."""
-        self.queue(ChatReply(text=text, usage=usage, finish_reason=finish_reason))
+        """Queue a text answer (``reasoning``: sent as ``reasoning_content`` first)."""
+        self.queue(
+            ChatReply(text=text, usage=usage, finish_reason=finish_reason, reasoning=reasoning)
+        )
 
     def queue_tool_call(
         self,
@@ -215,10 +224,11 @@ class FakeOpenAIServer(FakeServer):
         id: str | None = None,
         text: str = "",
         usage: tuple[int, int] | None = None,
+        reasoning: str = "",
     ) -> None:
         """Queue an answer with one tool call (``arguments`` as a dict, or a raw string)."""
         spec = ToolCallSpec(name, {} if arguments is None else arguments, id)
-        self.queue(ChatReply(text=text, tool_calls=[spec], usage=usage))
+        self.queue(ChatReply(text=text, tool_calls=[spec], usage=usage, reasoning=reasoning))
 
     def queue_tool_calls(
         self,
@@ -226,10 +236,11 @@ class FakeOpenAIServer(FakeServer):
         *,
         text: str = "",
         usage: tuple[int, int] | None = None,
+        reasoning: str = "",
     ) -> None:
         """Queue an answer with several tool calls: specs or ``(name, arguments)`` pairs."""
         specs = [c if isinstance(c, ToolCallSpec) else ToolCallSpec(*c) for c in calls]
-        self.queue(ChatReply(text=text, tool_calls=specs, usage=usage))
+        self.queue(ChatReply(text=text, tool_calls=specs, usage=usage, reasoning=reasoning))
 
     def queue_error(
         self,
@@ -374,6 +385,8 @@ class FakeOpenAIServer(FakeServer):
             "refusal": None,
             "annotations": [],
         }
+        if spec.reasoning:
+            message["reasoning_content"] = spec.reasoning
         if spec.tool_calls:
             message["tool_calls"] = [
                 {
@@ -413,6 +426,9 @@ class FakeOpenAIServer(FakeServer):
         events: list[tuple[str | None, Any]] = [
             (None, chunk({"role": "assistant", "content": "", "refusal": None}))
         ]
+        if spec.reasoning:
+            for piece in chunks(spec.reasoning, self.text_chunk_size):
+                events.append((None, chunk({"reasoning_content": piece})))
         if spec.text:
             for piece in chunks(spec.text, self.text_chunk_size):
                 events.append((None, chunk({"content": piece})))
@@ -559,6 +575,14 @@ def validate_chat_request(body: Any, *, strict_params: bool = True) -> None:
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
             "stream_options",
         )
+    effort = body.get("reasoning_effort")
+    if effort is not None and effort not in ("none", "minimal", "low", "medium", "high", "xhigh"):
+        raise RequestInvalid(
+            f"Invalid value: '{effort}'. Supported values are: 'none', 'minimal', 'low', "
+            "'medium', 'high', and 'xhigh'.",
+            "reasoning_effort",
+            "invalid_value",
+        )
     if body.get("temperature") is not None:
         _expect(body["temperature"], (int, float), "temperature", "a decimal")
         if not 0 <= body["temperature"] <= 2:
@@ -625,6 +649,13 @@ def _validate_message(index: int, message: Any) -> None:
                 "missing_required_parameter",
             )
         _expect(call_id, (str,), f"{where}.tool_call_id", "a string")
+    if "reasoning_content" in message:  # as DeepSeek answers it
+        raise RequestInvalid(
+            f"The reasoning_content is an intermediate result for display purposes only and "
+            f"will not be included in the context for inference. Please remove the "
+            f"reasoning_content from your message to reduce network traffic. ({where})",
+            f"{where}.reasoning_content",
+        )
     if role == "assistant":
         calls = message.get("tool_calls")
         if content is None and calls is None:
