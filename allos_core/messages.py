@@ -89,11 +89,18 @@ Part = Annotated[
 
 
 class Usage(BaseModel):
-    """Token counts. Add two with ``+``."""
+    """Token counts. Add two with ``+``.
+
+    ``input_tokens`` is everything the requests took as input, cached or not;
+    ``cache_read_tokens`` and ``cache_write_tokens`` are the parts of it the provider read from
+    or wrote to its prompt cache, where it reports them (Anthropic, OpenAI).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     requests: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -104,6 +111,8 @@ class Usage(BaseModel):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             requests=self.requests + other.requests,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
         )
 
 

@@ -396,6 +396,13 @@ class Renderer:
             parts.append(
                 f"{count(usage.input_tokens)} tokens in · {count(usage.output_tokens)} out"
             )
+            cached = []
+            if usage.cache_read_tokens:
+                cached.append(f"{count(usage.cache_read_tokens)} read")
+            if usage.cache_write_tokens:
+                cached.append(f"{count(usage.cache_write_tokens)} written")
+            if cached:
+                parts.append("cache " + ", ".join(cached))
         turns = self.iterations
         parts.append(f"{turns} turn{'s' if turns != 1 else ''}")
         parts.append(f"{elapsed:.1f}s")

@@ -51,7 +51,9 @@ with 1024 <= N < ``max_tokens`` (or ``{"type": "disabled"}``), and no ``temperat
 than 1 with it; ``thinking`` / ``redacted_thinking`` blocks only in assistant messages, each
 exactly as this server sent it (the signature is checked against the text, the payload
 against those handed out); with thinking on, when the conversation ends in tool results, the
-assistant message they answer must start with a thinking block. Pass ``api_key=`` to also reject other keys (401), and ``models=`` to reject
+assistant message they answer must start with a thinking block. Prompt caching: the placement
+rules of ``cache_control`` are checked, and usage reports cache reads and writes computed from
+the breakpoints (see :mod:`fakes.anthropic_cache`; ``server.cache`` holds the cached prefixes). Pass ``api_key=`` to also reject other keys (401), and ``models=`` to reject
 other model names (404).
 
 Inspect traffic with ``server.requests`` (every request) or ``server.message_bodies`` (the
@@ -66,6 +68,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from fakes.anthropic_cache import CacheRuleBroken, PromptCache
 from fakes.base import FakeServer, RecordedRequest, Reply, chunks
 
 DEFAULT_TEXT = "Hello from the fake Anthropic server."
@@ -133,6 +136,7 @@ class FakeAnthropicServer(FakeServer):
         self._id_lock = threading.Lock()
         #: redacted_thinking payloads handed out (they must come back unchanged)
         self.redacted_payloads: set[str] = set()
+        self.cache = PromptCache()
 
     # -- convenience API -------------------------------------------------------------------------
     def queue_text(self, text: str, **spec: Any) -> None:
@@ -209,6 +213,10 @@ class FakeAnthropicServer(FakeServer):
             if self.validate:
                 validate_messages_body(body, models=self.models)
                 _validate_thinking(body, self.redacted_payloads)
+            with self.lock:
+                cached = self.cache.account(body)
+        except CacheRuleBroken as broken:
+            return RequestRejected(400, str(broken)).reply()
         except RequestRejected as rejected:
             return rejected.reply()
         spec = self.next_reply()
@@ -216,6 +224,9 @@ class FakeAnthropicServer(FakeServer):
             spec = self.fallback
         if isinstance(spec, Reply):
             return spec
+        if isinstance(spec, (str, dict)) and not _is_error(spec):
+            spec = {"text": spec} if isinstance(spec, str) else dict(spec)
+            spec["usage"] = {**cached, **(spec.get("usage") or {})}
         return self.render(spec, body)
 
     def _check_headers(self, headers: dict[str, str]) -> None:
@@ -317,7 +328,10 @@ class FakeAnthropicServer(FakeServer):
             **message,
             "content": [],
             "stop_reason": None,
-            "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1},
+            "usage": {
+                **{k: v for k, v in usage.items() if k != "output_tokens"},
+                "output_tokens": 1,
+            },
         }
         events: list[tuple[str, Any]] = [
             ("message_start", {"type": "message_start", "message": start}),
@@ -389,6 +403,10 @@ def _error_reply(spec: dict[str, Any]) -> Reply:
     if spec.get("retry_after") is not None:
         headers["retry-after"] = str(spec["retry_after"])
     return Reply.error(status, error_body(error_type, message), **headers)
+
+
+def _is_error(spec: Any) -> bool:
+    return isinstance(spec, dict) and bool(spec.get("error"))
 
 
 def sign(thinking: str) -> str:

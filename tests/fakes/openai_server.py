@@ -151,6 +151,8 @@ class ChatReply:
     stream_error: str | None = None
     #: reasoning sent as ``reasoning_content`` (as vLLM and DeepSeek do), before the content
     reasoning: str = ""
+    #: prompt tokens reported as read from OpenAI's automatic cache
+    cached_tokens: int = 0
 
 
 @dataclass
@@ -358,11 +360,14 @@ class FakeOpenAIServer(FakeServer):
             completion = max(
                 1, (len(spec.text) + sum(len(c.arguments_text) for c in spec.tool_calls)) // 4
             )
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
         }
+        if spec.cached_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": spec.cached_tokens}
+        return usage
 
     def _envelope(self, spec: ChatReply, body: dict[str, Any], obj: str) -> dict[str, Any]:
         return {

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from allos_anthropic import models
+from allos_anthropic.cache import add_cache_breakpoints
 from allos_anthropic.errors import API_KEY_ENV, missing_key_error, translate_error
 from allos_anthropic.mapping import to_anthropic, tools_to_anthropic
 from allos_anthropic.responses import StreamAssembler, parse_message
@@ -50,6 +51,8 @@ class AnthropicProvider(Provider):
     (``top_k``, ``top_p``, ``stop_sequences``, ``metadata``, ``thinking``, ``tool_choice``, ...)
     is passed to the API as it is. ``think`` (an effort or a token budget) turns on extended
     thinking; Claude's signed thinking blocks are kept in the conversation and sent back.
+    ``cache`` (default true) marks the tools, the system prompt and the end of the
+    conversation for prompt caching (see :mod:`allos_anthropic.cache`); false turns it off.
     """
 
     name: ClassVar[str] = "anthropic"
@@ -141,6 +144,8 @@ class AnthropicProvider(Provider):
             if value is not None and key not in ("model", "messages", "stream"):
                 params[key] = value
         apply_thinking(params, self.think)
+        if self.cache:
+            add_cache_breakpoints(params)
         return params
 
     def _create_kwargs(self, params: dict[str, Any]) -> dict[str, Any]:

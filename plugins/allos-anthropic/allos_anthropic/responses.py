@@ -89,6 +89,8 @@ def parse_message(message: Any, model: str) -> ModelResponse:
         input_tokens=_input_tokens(raw_usage),
         output_tokens=getattr(raw_usage, "output_tokens", 0) or 0,
         requests=1,
+        cache_read_tokens=getattr(raw_usage, "cache_read_input_tokens", None) or 0,
+        cache_write_tokens=getattr(raw_usage, "cache_creation_input_tokens", None) or 0,
     )
     return _response(
         "".join(texts), calls, usage, message.stop_reason, message.model or model, reasoning
@@ -130,6 +132,8 @@ class StreamAssembler:
         self.stop_reason: str | None = None
         self.input_tokens = 0
         self.output_tokens = 0
+        self.cache_read = 0
+        self.cache_write = 0
         self.started = False
         self.stopped = False
         self._tool_count = 0
@@ -147,6 +151,7 @@ class StreamAssembler:
         if message.usage is not None:
             self.input_tokens = _input_tokens(message.usage)
             self.output_tokens = message.usage.output_tokens or 0
+            self._cache_counts(message.usage)
         return []
 
     def _on_content_block_start(self, event: Any) -> list[StreamEvent]:
@@ -221,7 +226,16 @@ class StreamAssembler:
                 )
             ):
                 self.input_tokens = max(self.input_tokens, _input_tokens(usage))
+                self._cache_counts(usage)
         return []
+
+    def _cache_counts(self, usage: Any) -> None:
+        read = getattr(usage, "cache_read_input_tokens", None)
+        write = getattr(usage, "cache_creation_input_tokens", None)
+        if read is not None:
+            self.cache_read = read
+        if write is not None:
+            self.cache_write = write
 
     def _on_message_stop(self, event: Any) -> list[StreamEvent]:
         self.stopped = True
@@ -248,5 +262,11 @@ class StreamAssembler:
                     calls.append(tool_call_from_json(state.id, state.name, dict(state.start_input)))
                 else:
                     calls.append(tool_call_from_json(state.id, state.name, raw))
-        usage = Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens, requests=1)
+        usage = Usage(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            requests=1,
+            cache_read_tokens=self.cache_read,
+            cache_write_tokens=self.cache_write,
+        )
         return _response("".join(texts), calls, usage, self.stop_reason, self.model, reasoning)

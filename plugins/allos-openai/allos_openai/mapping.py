@@ -158,10 +158,13 @@ def usage_from_wire(usage: Any) -> Usage | None:
 
     if not isinstance(usage, dict):
         return None
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
     return Usage(
         input_tokens=int(usage.get("prompt_tokens") or 0),
         output_tokens=int(usage.get("completion_tokens") or 0),
         requests=1,
+        cache_read_tokens=int(cached or 0),
     )
 
 
