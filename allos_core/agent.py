@@ -246,6 +246,11 @@ class Agent:
         self._finalizer: weakref.finalize | None = None
         #: writes the per-turn session saves on a worker thread (see session_writer)
         self._writer = SessionWriter()
+        #: whether the caller named the tools (else: every installed tool, dropped for a model
+        #: that cannot call tools); and the (provider, model) whose tool support was checked
+        self._tools_asked = tools is not None
+        self._checked_model: tuple[int, str] | None = None
+        self._model_lacks_tools = False
 
     # -- set-up --------------------------------------------------------------------------------
     def _read_denied(self, relative_path: str) -> bool:
@@ -524,7 +529,7 @@ class Agent:
             self._append(state, Message.user(state.task))
         provider = self.provider
         self._emit(state, ev.RunStarted(state.task, provider.name, provider.model))
-        schemas = self.tool_schemas()
+        schemas = await self._model_tools(state)
         while True:
             if self.max_iterations is not None and state.iterations >= self.max_iterations:
                 state.stop("iteration_limit")
@@ -553,6 +558,44 @@ class Agent:
                 return
             await self._run_tools(state, calls)
             self._save_behind(state)
+
+    async def _model_tools(self, state: _RunState) -> list[ToolSchema]:
+        """The tool schemas to send, checked once per model against what it can do.
+
+        A model that cannot call tools (as its provider reports) is refused before the first
+        request when tools were asked for by name, and runs without tools (with a notice)
+        when they were not.
+        """
+        schemas = self.tool_schemas()
+        provider = self.provider
+        key = (id(provider), provider.model)
+        if not schemas:
+            return schemas
+        if self._checked_model != key:
+            self._checked_model, self._model_lacks_tools = key, False
+            try:
+                info = await provider.model_info()
+            except Exception:  # a failed check must not stop a run the model may well handle
+                logger.debug("checking %s failed", provider.model, exc_info=True)
+                info = None
+            if info is not None and info.tools is False:
+                if self._tools_asked:
+                    self._checked_model = None
+                    raise ConfigError(
+                        f"the model {provider.model} ({provider.name}) cannot call tools, "
+                        f"and tools were asked for: {', '.join(self._tools)}",
+                        hint="pick a model that can (see `allos models`), or run without -t",
+                    )
+                self._model_lacks_tools = True
+                self._emit(
+                    state,
+                    ev.Notice(
+                        "warning",
+                        f"{provider.model} cannot call tools: running without tools "
+                        "(see `allos models` for models that can)",
+                    ),
+                )
+        return [] if self._model_lacks_tools else schemas
 
     def _unique_call_ids(self, message: Message) -> Message:
         """``message`` with every tool-call id unique in the conversation.

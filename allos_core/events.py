@@ -120,6 +120,15 @@ class Compacted(Event):
 
 
 @dataclass
+class Notice(Event):
+    """Something the user should know that is not an error (``level``: notice or warning)."""
+
+    type: ClassVar[str] = "notice"
+    level: str
+    message: str
+
+
+@dataclass
 class SessionSaved(Event):
     type: ClassVar[str] = "session_saved"
     path: str

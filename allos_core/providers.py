@@ -107,6 +107,30 @@ class Capabilities:
     images: bool = False
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model a provider offers: what ``allos models`` lists.
+
+    ``tools``, ``thinking`` and ``vision`` are True or False where the provider says (Ollama's
+    ``/api/show`` capabilities), None where it is not known.
+    """
+
+    id: str
+    context_window: int | None = None
+    tools: bool | None = None
+    thinking: bool | None = None
+    vision: bool | None = None
+    name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name or self.id,
+            "context_window": self.context_window,
+            "capabilities": {"tools": self.tools, "thinking": self.thinking, "vision": self.vision},
+        }
+
+
 @dataclass
 class ProviderStatus:
     """Whether a provider is usable as configured. ``detail`` never contains a secret."""
@@ -192,6 +216,17 @@ class Provider(ABC):
     async def list_models(self) -> list[str]:
         """Models this provider can serve, when the provider can tell (else empty)."""
         return []
+
+    async def describe_models(self) -> list[ModelInfo]:
+        """The models this provider offers, with context window and capabilities where known.
+
+        The default lists :meth:`list_models` with nothing more known.
+        """
+        return [ModelInfo(model) for model in await self.list_models()]
+
+    async def model_info(self) -> ModelInfo | None:
+        """What is known of the configured model (for checks before a run), or None."""
+        return None
 
     @classmethod
     def status(cls, **options: Any) -> ProviderStatus:

@@ -22,6 +22,7 @@ LAZY_COMMANDS = {
     "plugins": "allos_core.cli.inventory:plugins",
     "providers": "allos_core.cli.inventory:providers",
     "tools": "allos_core.cli.inventory:tools",
+    "models": "allos_core.cli.models_cmd:models",
 }
 
 

@@ -366,6 +366,12 @@ class Renderer:
             f"context: {what} ({count(event.tokens_before)} → {count(event.tokens_after)} tokens)"
         )
 
+    def on_notice(self, event: Any) -> None:
+        from allos_core.cli.ui import print_warning
+
+        self.pause()
+        print_warning(event.level, event.message)
+
     def on_session_saved(self, event: Any) -> None:
         self.session_path = event.path
         if self.verbose:

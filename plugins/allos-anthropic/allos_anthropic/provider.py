@@ -23,6 +23,7 @@ from allos_core.clients import LoopBoundClient
 from allos_core.errors import ProviderConnectionError
 from allos_core.providers import (
     Capabilities,
+    ModelInfo,
     ModelRequest,
     ModelResponse,
     Provider,
@@ -214,6 +215,24 @@ class AnthropicProvider(Provider):
             return [info.id async for info in self.client.models.list()]
         except Exception as exc:
             raise self._error(exc) from None
+
+    async def describe_models(self) -> list[ModelInfo]:
+        """The models API, with context windows from Allos's table (every Claude takes tools
+        and images)."""
+        try:
+            listed = [info async for info in self.client.models.list()]
+        except Exception as exc:
+            raise self._error(exc) from None
+        return [
+            ModelInfo(
+                info.id,
+                context_window=models.context_window(info.id),
+                tools=True,
+                vision=True,
+                name=getattr(info, "display_name", "") or "",
+            )
+            for info in listed
+        ]
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from allos_core.clients import LoopBoundClient
 from allos_core.providers import (
     Capabilities,
+    ModelInfo,
     ModelRequest,
     ModelResponse,
     Provider,
@@ -35,6 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover - the conversation model imports pydantic
 
 #: timeout of the reachability check in :meth:`OllamaProvider.status`, in seconds
 STATUS_TIMEOUT = 0.75
+#: the context Allos asks for when neither ``num_ctx`` nor the Modelfile sets one: Ollama's own
+#: default (a few thousand tokens) silently cuts tool schemas and long histories
+DEFAULT_NUM_CTX = 32768
 
 _NUM_CTX = re.compile(r"^\s*num_ctx\s+(\d+)\s*$", re.MULTILINE)
 
@@ -73,6 +77,7 @@ class OllamaProvider(Provider):
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         self._client = LoopBoundClient(self._make_client)
         self._context_window: int | None = None
+        self._shown: Any = None  # the model's /api/show answer, once asked
 
     def __repr__(self) -> str:
         return f"OllamaProvider(model={self.model!r}, host={self.host!r})"
@@ -122,6 +127,14 @@ class OllamaProvider(Provider):
             sleep=self.sleep,
         )
 
+    async def _planned_arguments(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
+        """The chat arguments, with ``num_ctx`` set to the window Allos plans with."""
+        arguments = self._chat_arguments(request, stream=stream)
+        window = await self.context_window()
+        if window:
+            arguments.setdefault("options", {})["num_ctx"] = window
+        return arguments
+
     def _chat_arguments(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
         return mapping.chat_arguments(
             model=self.model,
@@ -163,7 +176,7 @@ class OllamaProvider(Provider):
     # -- chat --------------------------------------------------------------------------------------
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Send ``request`` (``stream=False``) and return the whole answer."""
-        arguments = self._chat_arguments(request, stream=False)
+        arguments = await self._planned_arguments(request, stream=False)
         response = await self._with_retries(lambda: self.client.chat(**arguments))
         message = response.message
         calls = mapping.calls_from_message(message)
@@ -176,7 +189,7 @@ class OllamaProvider(Provider):
         Ollama sends each tool call whole (possibly one per chunk); they are gathered in order.
         Only opening the stream is retried: once text has been yielded, a failure is raised.
         """
-        arguments = self._chat_arguments(request, stream=True)
+        arguments = await self._planned_arguments(request, stream=True)
         opened: dict[str, Any] = {}
 
         async def open_stream() -> Any:
@@ -234,27 +247,58 @@ class OllamaProvider(Provider):
 
     # -- model information -------------------------------------------------------------------------
     async def context_window(self) -> int | None:
-        """The context window from ``/api/show``, or None when the server cannot tell.
+        """The window Allos plans with, and sends as ``num_ctx`` on every request.
 
-        A ``num_ctx`` option (yours, else the model's Modelfile parameter) is what Ollama actually
-        uses, capped at the model's trained ``<arch>.context_length``.
+        The ``num_ctx`` option (``[providers.ollama] num_ctx``), else the model's Modelfile
+        parameter, else :data:`DEFAULT_NUM_CTX`, capped at the model's trained
+        ``<arch>.context_length`` from ``/api/show``. None when the server cannot tell (the
+        request then goes without ``num_ctx``).
         """
         if self._context_window is not None:
             return self._context_window
-        try:
-            shown = await self.client.show(self.model)
-        except Exception:
+        shown = await self.show()
+        if shown is None:
             return None
         trained = _context_length(shown.modelinfo or {})
-        num_ctx = _option_num_ctx(self.options) or _parameter_num_ctx(shown.parameters or "")
-        window = min(num_ctx, trained) if num_ctx and trained else (num_ctx or trained)
+        num_ctx = (
+            _option_num_ctx(self.options)
+            or _parameter_num_ctx(shown.parameters or "")
+            or DEFAULT_NUM_CTX
+        )
+        window = min(num_ctx, trained) if trained else num_ctx
         self._context_window = window
         return window
+
+    async def show(self) -> Any:
+        """The model's ``/api/show`` answer (asked once), or None when it cannot be had."""
+        if self._shown is None:
+            try:
+                self._shown = await self.client.show(self.model)
+            except Exception:
+                return None
+        return self._shown
 
     async def list_models(self) -> list[str]:
         """The models the server has pulled (``/api/tags``)."""
         listed = await self._with_retries(lambda: self.client.list())
         return [model.model for model in listed.models if model.model]
+
+    async def describe_models(self) -> list[ModelInfo]:
+        """``/api/tags``, and for each model ``/api/show``: trained context and capabilities."""
+        infos = []
+        for name in await self.list_models():
+            try:
+                shown = await self.client.show(name)
+            except Exception:
+                infos.append(ModelInfo(name))
+                continue
+            infos.append(_info(name, shown))
+        return infos
+
+    async def model_info(self) -> ModelInfo | None:
+        """The configured model's capabilities from ``/api/show`` (None if it cannot tell)."""
+        shown = await self.show()
+        return None if shown is None else _info(self.model, shown)
 
     @classmethod
     def status(cls, **options: Any) -> ProviderStatus:
@@ -280,6 +324,19 @@ class OllamaProvider(Provider):
         if not any(_same_model(name, model) for name in names):
             detail += f" ({model} not pulled: `ollama pull {model}`)"
         return ProviderStatus(True, detail)
+
+
+def _info(name: str, shown: Any) -> ModelInfo:
+    capabilities = getattr(shown, "capabilities", None)
+    known = capabilities is not None
+    flags = set(capabilities or ())
+    return ModelInfo(
+        name,
+        context_window=_context_length(getattr(shown, "modelinfo", None) or {}),
+        tools=("tools" in flags) if known else None,
+        thinking=("thinking" in flags) if known else None,
+        vision=("vision" in flags) if known else None,
+    )
 
 
 def _context_length(model_info: dict[str, Any]) -> int | None:

@@ -20,6 +20,7 @@ from allos_core.clients import LoopBoundClient
 from allos_core.errors import AuthenticationError, ProviderError
 from allos_core.providers import (
     Capabilities,
+    ModelInfo,
     ModelRequest,
     ModelResponse,
     Provider,
@@ -319,6 +320,13 @@ class OpenAIProvider(Provider):
             return sorted([model.id async for model in client.models.list()])
         except Exception as exc:
             self._raise(exc)
+
+    async def describe_models(self) -> list[ModelInfo]:
+        """``GET /models``, with the context window of the models Allos knows."""
+        return [
+            ModelInfo(model, context_window=models.context_window_for(model))
+            for model in await self.list_models()
+        ]
 
     @classmethod
     def status(cls, **options: Any) -> ProviderStatus:
