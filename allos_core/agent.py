@@ -123,6 +123,8 @@ class RunResult:
 class _RunState:
     task: str | None
     sinks: tuple[EventCallback, ...]
+    #: images sent with the task (ImagePart)
+    images: list[Any] = field(default_factory=list)
     new_messages: list[Message] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     iterations: int = 0
@@ -375,16 +377,20 @@ class Agent:
         self._save(None)
 
     # -- running -------------------------------------------------------------------------------
-    def run(self, task: str | None = None) -> RunResult:
+    def run(self, task: str | None = None, *, images: list[Any] | None = None) -> RunResult:
         """Run ``task`` to the end and return the result (``None`` continues the conversation).
 
-        Provider and tool failures, limits and Ctrl-C do not raise: see ``result.stop_reason``.
-        Must not be called from inside a running event loop (use :meth:`arun`).
+        ``images`` (:class:`~allos_core.messages.ImagePart`, see :mod:`allos_core.images`) go
+        with the task. Provider and tool failures, limits and Ctrl-C do not raise: see
+        ``result.stop_reason``. Must not be called from inside a running event loop (use
+        :meth:`arun`).
         """
         _refuse_inside_loop("run", "await agent.arun(task)")
         self._state = None
         try:
-            return self._sync_loop().run(self._execute(task, (), reraise_cancel=False))
+            return self._sync_loop().run(
+                self._execute(task, (), reraise_cancel=False, images=images)
+            )
         except KeyboardInterrupt:
             state = self._state
             if state is None:
@@ -396,14 +402,14 @@ class Agent:
             assert state.result is not None
             return state.result
 
-    async def arun(self, task: str | None = None) -> RunResult:
+    async def arun(self, task: str | None = None, *, images: list[Any] | None = None) -> RunResult:
         """The asynchronous :meth:`run`.
 
         When the task running this coroutine is cancelled, the run stops as ``interrupted``,
         the conversation is made consistent and saved, and the cancellation is re-raised
         (``agent.last_result`` holds the result).
         """
-        return await self._execute(task, (), reraise_cancel=True)
+        return await self._execute(task, (), reraise_cancel=True, images=images)
 
     async def iter_events(self, task: str | None = None) -> AsyncIterator[ev.Event]:
         """Run ``task`` and yield its events as they happen; the result is ``last_result``.
@@ -491,7 +497,12 @@ class Agent:
 
     # -- the loop ------------------------------------------------------------------------------
     async def _execute(
-        self, task: str | None, sinks: tuple[EventCallback, ...], *, reraise_cancel: bool
+        self,
+        task: str | None,
+        sinks: tuple[EventCallback, ...],
+        *,
+        reraise_cancel: bool,
+        images: list[Any] | None = None,
     ) -> RunResult:
         if self._running:
             raise AllosError(
@@ -499,7 +510,7 @@ class Agent:
                 hint="wait for the run to finish, or use a second Agent",
             )
         self._running = True
-        state = self._state = _RunState(task=task, sinks=sinks)
+        state = self._state = _RunState(task=task, sinks=sinks, images=list(images or ()))
         if len(self._providers) > 1:  # set_provider() was called: release the old clients
             await _close_providers(self._providers[:-1])
             self._providers[:] = [self.provider]
@@ -526,7 +537,9 @@ class Agent:
 
     async def _loop(self, state: _RunState) -> None:
         if state.task is not None:
-            self._append(state, Message.user(state.task))
+            message = Message.user(state.task)
+            message.parts.extend(state.images)
+            self._append(state, message)
         provider = self.provider
         self._emit(state, ev.RunStarted(state.task, provider.name, provider.model))
         schemas = await self._model_tools(state)
@@ -578,6 +591,7 @@ class Agent:
             except Exception:  # a failed check must not stop a run the model may well handle
                 logger.debug("checking %s failed", provider.model, exc_info=True)
                 info = None
+            self.tool_context.vision = info.vision if info is not None else None
             if info is not None and info.tools is False:
                 if self._tools_asked:
                     self._checked_model = None
@@ -847,7 +861,11 @@ class Agent:
     ) -> None:
         content = cap_text(result.content, self.max_tool_output_chars)
         part = ToolResultPart(
-            call_id=call.id, name=call.name, content=content, is_error=result.is_error
+            call_id=call.id,
+            name=call.name,
+            content=content,
+            is_error=result.is_error,
+            images=list(result.images),
         )
         assert state.pending is not None
         state.pending[1][position] = part

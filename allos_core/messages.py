@@ -6,7 +6,9 @@ A conversation is a list of :class:`Message`. Each message has a role and a list
 - :class:`ToolCallPart` — the model asks for a tool (``id``, ``name``, ``arguments`` as a dict);
 - :class:`ToolResultPart` — the answer to one tool call (``call_id``, ``name``, ``content``);
 - :class:`ReasoningPart` — the model's reasoning before it answered (text, plus an opaque
-  provider signature or redacted payload), sent back only to the provider that made it.
+  provider signature or redacted payload), sent back only to the provider that made it;
+- :class:`ImagePart` — an image (PNG, JPEG, GIF or WebP) in a user message; tool results carry
+  theirs in :attr:`ToolResultPart.images`. Build them with :mod:`allos_core.images`.
 
 Rules every provider plugin relies on: an assistant message that asks for tools comes before the
 ``tool`` message(s) that answer it, and every tool call gets exactly one result. Provider plugins
@@ -53,8 +55,17 @@ class ToolCallPart(BaseModel):
     parse_error: str | None = None
 
 
+class ImagePart(BaseModel):
+    """An image: its media type and its bytes, base64-encoded (as every provider sends them)."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["image"] = "image"
+    media_type: Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
+    data: str
+
+
 class ToolResultPart(BaseModel):
-    """The result of one tool call, matched to it by ``call_id``."""
+    """The result of one tool call, matched to it by ``call_id`` (``images``: what it showed)."""
 
     model_config = ConfigDict(frozen=True)
     type: Literal["tool_result"] = "tool_result"
@@ -62,6 +73,7 @@ class ToolResultPart(BaseModel):
     name: str
     content: str
     is_error: bool = False
+    images: list[ImagePart] = Field(default_factory=list)
 
 
 class ReasoningPart(BaseModel):
@@ -84,7 +96,8 @@ class ReasoningPart(BaseModel):
 
 
 Part = Annotated[
-    TextPart | ToolCallPart | ToolResultPart | ReasoningPart, Field(discriminator="type")
+    TextPart | ToolCallPart | ToolResultPart | ReasoningPart | ImagePart,
+    Field(discriminator="type"),
 ]
 
 
@@ -164,6 +177,11 @@ class Message(BaseModel):
     @property
     def tool_results_parts(self) -> list[ToolResultPart]:
         return [p for p in self.parts if isinstance(p, ToolResultPart)]
+
+    @property
+    def images(self) -> list[ImagePart]:
+        """The image parts (of a user message)."""
+        return [p for p in self.parts if isinstance(p, ImagePart)]
 
     @property
     def reasoning(self) -> list[ReasoningPart]:

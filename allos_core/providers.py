@@ -258,12 +258,17 @@ def estimate_tokens(messages: list[Message], tools: list[ToolSchema] | None = No
                 chars += len(part.name) + len(part.raw_arguments or json.dumps(part.arguments))
             elif kind == "reasoning":
                 chars += len(part.text) + len(part.signature or "") + len(part.redacted or "")
-            else:
-                chars += len(part.content) + len(part.name)
+            elif kind == "image":
+                chars += IMAGE_CHARS
+            elif kind == "tool_result":
+                chars += len(part.content) + len(part.name) + IMAGE_CHARS * len(part.images)
     for schema in tools or ():
         chars += len(schema.name) + len(schema.description) + len(json.dumps(schema.parameters))
     return chars // 4 + 4 * count
 
+
+#: what an image counts for in the estimate (about 1600 tokens, a typical screenshot)
+IMAGE_CHARS = 6400
 
 _CALL_ID_OK = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 

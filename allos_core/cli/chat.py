@@ -25,6 +25,7 @@ SLASH_HELP = [
     ("/model [NAME]", "show the model, or switch to another model of the same provider"),
     ("/provider NAME [MODEL]", "switch provider (the conversation carries over)"),
     ("/tools", "list the tools the model can use"),
+    ("/image PATH", "send this image with your next message"),
     ("/session", "show the session file, its size and the tokens used"),
     ("/compact", "summarise older turns to free context"),
     ("/clear", "forget the conversation (keeps the session name)"),
@@ -75,6 +76,8 @@ class ChatLoop:
         self.model = self.model or self.setup.choice.model or "default"
         self.running = True
         self.history_file: Path | None = None
+        #: images attached with /image, sent with the next message
+        self.images: list[Any] = []
 
     # -- events ------------------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
@@ -148,8 +151,9 @@ class ChatLoop:
         from allos_core.cli.ui import print_error
 
         self.renderer.started = time.monotonic()
+        images, self.images = self.images, []
         try:
-            result = self.agent.run(text)
+            result = self.agent.run(text, images=images or None)
         except KeyboardInterrupt:
             self.renderer.pause()
             self.console.print("[yellow]interrupted[/]")
@@ -176,6 +180,7 @@ class ChatLoop:
             "/model": self.cmd_model,
             "/provider": self.cmd_provider,
             "/tools": self.cmd_tools,
+            "/image": self.cmd_image,
             "/session": self.cmd_session,
             "/compact": self.cmd_compact,
             "/clear": self.cmd_clear,
@@ -196,6 +201,20 @@ class ChatLoop:
         except KeyboardInterrupt:
             self.renderer.pause()
             self.console.print("[yellow]interrupted[/]")
+
+    def cmd_image(self, path: str) -> None:
+        from allos_core.errors import ConfigError
+        from allos_core.images import image_from_path
+
+        if not path:
+            raise ConfigError("give the image's path", hint="/image screenshot.png")
+        image = image_from_path(path.strip().strip("'\""))
+        self.images.append(image)
+        count = len(self.images)
+        self.console.print(
+            f"[dim]{image.media_type} attached; it goes with your next message"
+            f" ({count} image{'s' if count != 1 else ''})[/]"
+        )
 
     def cmd_help(self, _: str) -> None:
         from rich.markup import escape

@@ -18,6 +18,7 @@ from allos_core.cli.options import agent_options
 @click.argument("task", required=False)
 @agent_options
 @click.option("--json", "json", is_flag=True, help="Print every event as a JSON line on stdout, for scripts.")  # fmt: skip
+@click.option("--image", "images", multiple=True, metavar="PATH", help="Send this image (PNG, JPEG, GIF, WebP) with the task (repeatable).")  # fmt: skip
 def run(task: str | None, **kwargs: Any) -> None:
     """Run one TASK, print the answer, and exit.
 
@@ -55,13 +56,15 @@ def execute(options: Any, task: str) -> tuple[Any, Any]:
     from allos_core.cli.render import Renderer
     from allos_core.cli.setup import build_agent
     from allos_core.cli.ui import print_error
+    from allos_core.images import image_from_path
 
     renderer = Renderer(json_lines=options.json, verbose=options.verbose, show_usage=False)
     ask = PermissionPrompter(renderer) if can_prompt() else None
     setup = build_agent(options, on_event=renderer, ask=ask)
     if options.verbose and not options.json:
         renderer.note(f"provider {setup.choice.name} ({setup.choice.reason})")
-    result = setup.agent.run(task)
+    images = [image_from_path(path) for path in options.extra.get("images") or ()]
+    result = setup.agent.run(task, images=images or None)
     renderer.pause()
     answered = result.stop_reason == "answered" and result.text
     if answered and not renderer.answer_printed and not options.json:

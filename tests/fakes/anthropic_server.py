@@ -70,6 +70,7 @@ from typing import Any
 
 from fakes.anthropic_cache import CacheRuleBroken, PromptCache
 from fakes.base import FakeServer, RecordedRequest, Reply, chunks
+from fakes.images import MEDIA_TYPES, image_problem
 
 DEFAULT_TEXT = "Hello from the fake Anthropic server."
 DEFAULT_MODELS = ("claude-sonnet-5-5", "claude-opus-5-5", "claude-haiku-5-5", "claude-sonnet-4-6")
@@ -670,6 +671,8 @@ def _validate_messages(messages: Any) -> None:
                 elif kind == "tool_use":
                     raise _bad(f"{spot}: tool_use blocks are only allowed in assistant messages")
                 else:
+                    if kind == "image":
+                        _check_image(block, spot)
                     seen_other = True
             missing = open_calls - answered
             if missing:
@@ -692,3 +695,16 @@ def _check_result_content(content: Any, where: str) -> None:
             raise _bad(f"{where}.content.{k}: Input should be a valid content block")
         if block["type"] == "text":
             _check_text(block, f"{where}.content.{k}")
+        elif block["type"] == "image":
+            _check_image(block, f"{where}.content.{k}")
+
+
+def _check_image(block: dict[str, Any], where: str) -> None:
+    source = block.get("source")
+    if not isinstance(source, dict) or source.get("type") != "base64":
+        raise _bad(f"{where}.source: an image source of type base64 is required")
+    if source.get("media_type") not in MEDIA_TYPES:
+        raise _bad(f"{where}.source.media_type: Input should be one of {', '.join(MEDIA_TYPES)}")
+    problem = image_problem(source.get("data"), source["media_type"])
+    if problem:
+        raise _bad(f"{where}.source: {problem}")

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fakes.base import FakeServer, RecordedRequest, Reply, chunks
+from fakes.images import image_problem
 
 DEFAULT_REPLY = "Hello from the fake Ollama server."
 CREATED_AT = "2025-01-01T00:00:00.000000Z"
@@ -355,6 +356,16 @@ def _check_chat(body: dict[str, Any], model: FakeModel) -> str | None:
             return (
                 f"messages[{index}]: invalid role {role!r}, must be one of {', '.join(VALID_ROLES)}"
             )
+        images = message.get("images")
+        if images is not None:
+            if not isinstance(images, list):
+                return f"messages[{index}].images: expected an array of base64 strings"
+            for number, data in enumerate(images):
+                problem = image_problem(data)
+                if problem:
+                    return f"messages[{index}].images[{number}]: {problem}"
+            if images and not model.vision:
+                return "this model is missing data required for image input"
         thinking = message.get("thinking")
         if thinking is not None and (role != "assistant" or not isinstance(thinking, str)):
             return f"messages[{index}].thinking: only assistant messages carry thinking (a string)"

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fakes.base import FakeServer, RecordedRequest, Reply, chunks
+from fakes.images import image_problem
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
@@ -617,6 +618,21 @@ def _validate_content(value: Any, name: str) -> None:
         _expect(part, (dict,), f"{name}[{i}]", "an object")
         if part.get("type") == "text":
             _expect(part.get("text"), (str,), f"{name}[{i}].text", "a string")
+        elif part.get("type") == "image_url":
+            url = (part.get("image_url") or {}).get("url")
+            if not isinstance(url, str) or not url.startswith(("data:", "https://", "http://")):
+                raise RequestInvalid(f"Invalid '{name}[{i}].image_url.url'.", f"{name}[{i}]")
+            if url.startswith("data:"):
+                head, _, data = url.partition(";base64,")
+                problem = image_problem(data, head[5:])
+                if problem:
+                    raise RequestInvalid(f"{problem} ({name}[{i}])", f"{name}[{i}]")
+        else:
+            raise RequestInvalid(
+                f"Invalid value: '{part.get('type')}'. Supported values are: 'text', "
+                "'image_url', 'input_audio', 'refusal', 'audio', and 'file'.",
+                f"{name}[{i}].type",
+            )
 
 
 def _validate_message(index: int, message: Any) -> None:

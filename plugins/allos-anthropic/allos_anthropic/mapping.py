@@ -108,15 +108,26 @@ def _turn(message: Message) -> Turn:
                 )
             else:  # a tool call outside an assistant message cannot be sent as one
                 blocks.append(_text(f"[tool call {part.name}: {part.arguments}]"))
+        elif part.type == "image":
+            blocks.append(image_block(part))
         elif part.type == "tool_result":
             block: Block = {"type": "tool_result", "tool_use_id": part.call_id}
-            if part.content:
+            if part.images:
+                content: list[Block] = [_text(part.content)] if part.content.strip() else []
+                block["content"] = content + [image_block(image) for image in part.images]
+            elif part.content:
                 block["content"] = part.content
             if part.is_error:
                 block["is_error"] = True
             block["_name"] = part.name  # kept for the text fallback, removed before sending
             blocks.append(block)
     return {"role": role, "content": blocks}
+
+
+def image_block(part: Any) -> Block:
+    """An image part as an Anthropic base64 image block."""
+    source = {"type": "base64", "media_type": part.media_type, "data": part.data}
+    return {"type": "image", "source": source}
 
 
 def reasoning_block(part: Any) -> Block | None:
@@ -220,4 +231,7 @@ def _orphan_text(block: Block, name: str) -> Block:
     label = f"result of tool {name}" if name else "tool result"
     if block.get("is_error"):
         label += " (error)"
-    return _text(f"[{label}]\n{block.get('content', '')}")
+    content = block.get("content", "")
+    if isinstance(content, list):  # text and images: the text only
+        content = "".join(b.get("text", "") for b in content)
+    return _text(f"[{label}]\n{content}")

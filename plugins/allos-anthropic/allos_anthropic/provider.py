@@ -216,6 +216,10 @@ class AnthropicProvider(Provider):
         except Exception as exc:
             raise self._error(exc) from None
 
+    async def model_info(self) -> ModelInfo | None:
+        """Every Claude model takes tools and images."""
+        return ModelInfo(self.model, models.context_window(self.model), tools=True, vision=True)
+
     async def describe_models(self) -> list[ModelInfo]:
         """The models API, with context windows from Allos's table (every Claude takes tools
         and images)."""

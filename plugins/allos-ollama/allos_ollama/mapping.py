@@ -46,13 +46,22 @@ def to_ollama_messages(messages: Iterable[Message]) -> list[dict[str, Any]]:
     wire: list[dict[str, Any]] = []
     for message in messages:
         if message.role == "tool":
-            for result in message.tool_results_parts:
+            results = message.tool_results_parts
+            for result in results:
                 content = result.content
                 if result.is_error and not content.lower().startswith("error"):
                     content = f"Error: {content}"
                 wire.append({"role": "tool", "content": content, "tool_name": result.name})
+            shown = [image.data for result in results for image in result.images]
+            if shown:  # as a user message after the results, like the other providers
+                names = ", ".join(dict.fromkeys(r.name for r in results if r.images))
+                wire.append(
+                    {"role": "user", "content": f"[images returned by {names}]", "images": shown}
+                )
             continue
         entry: dict[str, Any] = {"role": message.role, "content": message.text}
+        if message.role == "user" and message.images:
+            entry["images"] = [image.data for image in message.images]
         if message.role == "assistant":
             thinking = "".join(
                 p.text for p in message.reasoning if p.provider == PROVIDER and p.text

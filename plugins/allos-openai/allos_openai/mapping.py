@@ -117,11 +117,25 @@ def message_to_wire(message: Message) -> list[dict[str, Any]]:
                 "content": content,
             }
         )
+    shown = [image for result in results for image in result.images]
+    if shown:  # tool messages carry only text: the images follow in a user message
+        names = ", ".join(dict.fromkeys(r.name for r in results if r.images))
+        wire.append(_user_with_images(f"[images returned by {names}]", shown))
     if role == "system":
         wire.append({"role": "system", "content": text})
+    elif message.images and role == "user":
+        wire.append(_user_with_images(text, message.images))
     elif text or (role == "user" and not results):
         wire.append({"role": "user", "content": text})
     return wire
+
+
+def _user_with_images(text: str, images: list[Any]) -> dict[str, Any]:
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    for image in images:
+        url = f"data:{image.media_type};base64,{image.data}"
+        content.append({"type": "image_url", "image_url": {"url": url}})
+    return {"role": "user", "content": content}
 
 
 def tools_to_wire(tools: list[ToolSchema]) -> list[dict[str, Any]]:

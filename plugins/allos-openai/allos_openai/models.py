@@ -131,6 +131,9 @@ def count_tokens(model: str, messages: list[Message], tools: list[ToolSchema] | 
                 total += 3 + len(encoding.encode(part.name + arguments, disallowed_special=()))
             elif part.type == "tool_result":
                 total += 3 + len(encoding.encode(part.content, disallowed_special=()))
+                total += 1600 * len(part.images)
+            elif part.type == "image":
+                total += 1600
     for schema in tools or ():
         text = schema.name + schema.description + json.dumps(schema.parameters)
         total += 8 + len(encoding.encode(text, disallowed_special=()))

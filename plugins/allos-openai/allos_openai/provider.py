@@ -52,7 +52,8 @@ class OpenAIProvider(Provider):
     ``timeout`` (seconds), ``max_retries``, ``temperature``, ``max_tokens``, ``context_window``
     (override the built-in table), ``organization``, ``project``, ``default_headers``,
     ``stream_usage`` (ask for usage in streams; default true), ``think`` (an effort or token
-    budget, sent as ``reasoning_effort``). Any other option (``top_p``, ``seed``,
+    budget, sent as ``reasoning_effort``), ``vision`` (whether the model sees images, for
+    OpenAI-compatible servers; OpenAI's own models do). Any other option (``top_p``, ``seed``,
     ``reasoning_effort``, ``tool_choice``...) is sent as is in the request body.
     """
 
@@ -80,6 +81,7 @@ class OpenAIProvider(Provider):
         project: str | None = None,
         default_headers: dict[str, str] | None = None,
         stream_usage: bool = True,
+        vision: bool | None = None,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -112,6 +114,7 @@ class OpenAIProvider(Provider):
         self.project = project
         self.default_headers = dict(default_headers or {})
         self.stream_usage = stream_usage
+        self.vision = vision
         self._context_window = context_window
         # OpenAI's newer models reject max_tokens; compatible servers widely know only max_tokens
         self._max_tokens_param = (
@@ -320,6 +323,14 @@ class OpenAIProvider(Provider):
             return sorted([model.id async for model in client.models.list()])
         except Exception as exc:
             self._raise(exc)
+
+    async def model_info(self) -> ModelInfo | None:
+        """OpenAI's own models take tools and images; other servers' are unknown (unless the
+        ``vision`` option says)."""
+        known = is_openai_host(self.base_url)
+        window = await self.context_window()
+        vision = self.vision if self.vision is not None else (known or None)
+        return ModelInfo(self.model, window, tools=True if known else None, vision=vision)
 
     async def describe_models(self) -> list[ModelInfo]:
         """``GET /models``, with the context window of the models Allos knows."""
