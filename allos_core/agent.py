@@ -475,7 +475,11 @@ class Agent:
         if finalizer is not None and finalizer.alive:
             finalizer()
         else:  # only the async API was used: the clients' loops are the caller's
-            SyncLoop().run(_close_providers(self._providers))
+            closer = SyncLoop()
+            try:
+                closer.run(_close_providers(self._providers))
+            finally:
+                closer.close()
         del self._providers[:-1]
 
     async def aclose(self) -> None:
