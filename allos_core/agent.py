@@ -248,6 +248,7 @@ class Agent:
         self._finalizer: weakref.finalize | None = None
         #: writes the per-turn session saves on a worker thread (see session_writer)
         self._writer = SessionWriter()
+        self._save_timer_set = False
         #: whether the caller named the tools (else: every installed tool, dropped for a model
         #: that cannot call tools); and the (provider, model) whose tool support was checked
         self._tools_asked = tools is not None
@@ -910,17 +911,39 @@ class Agent:
                 logger.warning("an event callback failed on %s", event.type, exc_info=True)
 
     def _save_behind(self, state: _RunState) -> None:
-        """Save after a turn: snapshot now, write while the next request goes out."""
+        """Save after a turn: snapshot now, write while the next request goes out.
+
+        A turn right after the last write is written a moment later (see session_writer), by a
+        timer that saves only while the conversation is consistent (no tool call running).
+        """
         session = self.session
         if session is None or session.path is None:
             return
-        if self._writer.save_behind(session):
+        writer = self._writer
+        if writer.save_behind(session):
             self._emit(state, ev.SessionSaved(str(session.path)))
+        elif not self._save_timer_set:
+            self._save_timer_set = True
+            asyncio.get_running_loop().call_later(
+                writer.seconds_to_next() + 0.01, self._save_if_dirty, state
+            )
+
+    def _save_if_dirty(self, state: _RunState) -> None:
+        self._save_timer_set = False
+        if not self._writer.dirty or state.finished:
+            return
+        if state.pending is not None:  # tools are running: their turn's save will take it
+            return
+        try:
+            self._save_behind(state)
+        except SessionError:  # raised again by the next save, which stops the run
+            logger.debug("a deferred session save failed", exc_info=True)
 
     def _save(self, state: _RunState | None) -> None:
         session = self.session
         with contextlib.suppress(SessionError):  # this save rewrites all; its own error counts
             self._writer.wait()
+        self._writer.forget()
         if session is None or session.path is None:
             return
         path = session.save()

@@ -72,3 +72,23 @@ def test_a_tool_loop_session_is_complete_after_the_run(tmp_path: Path) -> None:
     loaded = Session.load(tmp_path / "run.json")
     assert loaded.messages == result.messages
     assert len(loaded.turns) == 4
+
+
+def test_a_turn_right_after_a_write_is_marked_dirty_not_written(tmp_path: Path) -> None:
+    from allos_core.session_writer import SessionWriter
+
+    # given a writer that allows one per-turn write an hour
+    writer = SessionWriter(min_interval=3600)
+    session = Session.open(tmp_path / "s.json")
+    session.messages.append(Message.user("one"))
+
+    # when two turns end in a row
+    first = writer.save_behind(session)
+    session.messages.append(Message.user("two"))
+    second = writer.save_behind(session)
+    writer.wait()
+
+    # then the first was written, the second is dirty (for the next save or the timer)
+    assert (first, second, writer.dirty) == (True, False, True)
+    saved = json.loads((tmp_path / "s.json").read_text())
+    assert [m["parts"][0]["text"] for m in saved["messages"]] == ["one"]
