@@ -245,7 +245,14 @@ class Renderer:
         if call.parse_error:
             self.err.print(f"[bold]●[/] {escape(call.name)} [red](invalid arguments)[/]")
             return
-        self.err.print(f"[bold cyan]●[/] [bold]{escape(format_call(call.name, call.arguments))}[/]")
+        # a Text, not markup: this line is printed every turn, and parsing markup costs more
+        # than the rest of its rendering
+        from rich.text import Text
+
+        line = Text.assemble(
+            ("●", "bold cyan"), " ", (format_call(call.name, call.arguments), "bold")
+        )
+        self.err.print(line)
 
     def on_permission(self, event: Any) -> None:
         from rich.markup import escape
@@ -293,9 +300,9 @@ class Renderer:
             summary = f"{len(lines)} line{'s' if len(lines) != 1 else ''}"
             if event.duration >= 0.5:
                 summary += f" · {event.duration:.1f}s"
-        from rich.markup import escape
+        from rich.text import Text
 
-        self.err.print(f"  [dim]→ {escape(str(summary))}[/]")
+        self.err.print(Text.assemble("  ", ("→ " + str(summary), "dim")))
         if self.verbose:
             self._print_block(result.content, "dim", head=20, tail=5)
 
