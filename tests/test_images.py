@@ -207,3 +207,27 @@ def test_cli_run_image_sends_it_and_refuses_a_non_image(tmp_path: Path) -> None:
     assert refused.exit_code != 0
     assert "is not a PNG, JPEG, GIF or WebP image" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_chat_image_goes_with_the_next_message(tmp_path: Path) -> None:
+    from cli_support import write_script
+
+    (tmp_path / "shot.png").write_bytes(PNG)
+    script = write_script(tmp_path, ["A pixel.", "Nothing attached."])
+    lines = [
+        f"/image {tmp_path / 'missing.png'}",
+        f"/image {tmp_path / 'shot.png'}",
+        "what is it?",
+        "and now?",
+        "/exit",
+    ]
+    result = invoke(
+        "chat", "-p", "scripted", "-m", str(script), "--workspace", str(tmp_path), "-s", "pics",
+        input="\n".join(lines) + "\n",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.stderr
+    assert "cannot read image" in result.stderr and "image/png attached" in result.stderr
+    users = [m for m in Session.load("pics").messages if m.role == "user"]
+    assert [len(m.images) for m in users] == [1, 0]
+    assert users[0].images[0].data == base64.b64encode(PNG).decode()

@@ -245,6 +245,10 @@ class ChatLoop:
         name, configured_model, options = provider_for_switch(
             self.setup.manager, self.setup.settings, name
         )
+        if self.options.think:  # --think and --no-cache hold for the whole chat
+            options["think"] = self.options.think
+        if self.options.no_cache:
+            options["cache"] = False
         cls = self.setup.manager.get_provider_class(name)
         provider = cls(model=model or configured_model, **options)
         self.agent.set_provider(provider)
