@@ -21,16 +21,19 @@ Provider plugins use it like this::
     async def aclose(self):
         await self._client.aclose()
 
-This module imports only the standard library.
+This module imports only the standard library, and asyncio only when a client is asked for:
+provider modules import it, and ``allos plugins list`` imports provider modules.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    import asyncio
 
 __all__ = ["LoopBoundClient", "abandon_client"]
 
@@ -60,6 +63,8 @@ class LoopBoundClient(Generic[C]):
         Called outside a running loop (``status`` checks, tests), the client is made and bound
         to no loop; the first use inside a loop binds it.
         """
+        import asyncio
+
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -76,6 +81,8 @@ class LoopBoundClient(Generic[C]):
 
     async def aclose(self) -> None:
         """Close the client: on its own loop properly, from any other loop by abandoning it."""
+        import asyncio
+
         client, loop = self._client, self._loop
         if client is None:
             return
@@ -108,7 +115,7 @@ def abandon_client(client: Any) -> None:
     except Exception:  # a sync close that failed: nothing more to do
         logger.debug("closing an abandoned client failed", exc_info=True)
         return
-    if not asyncio.iscoroutine(coroutine):
+    if not hasattr(coroutine, "send"):  # a sync close: done
         return
     try:
         coroutine.send(None)
