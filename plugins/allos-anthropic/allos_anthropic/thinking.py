@@ -12,13 +12,10 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from allos_anthropic.mapping import starts_with_thinking
 from allos_core.thinking import parse_think
-
-logger = logging.getLogger("allos.anthropic")
 
 #: tokens left for the answer on top of the thinking budget when max_tokens is raised
 ANSWER_ROOM = 4096
@@ -34,7 +31,11 @@ def apply_thinking(params: dict[str, Any], think: Any) -> None:
     if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
         return
     if _in_tool_loop_without_thinking(params["messages"]):
-        logger.debug("the last assistant turn has no thinking block: thinking off this request")
+        import logging  # on use: this module is imported when plugins are listed
+
+        logging.getLogger("allos.anthropic").debug(
+            "the last assistant turn has no thinking block: thinking off this request"
+        )
         del params["thinking"]
         return
     budget = int(thinking.get("budget_tokens") or 0)
