@@ -28,7 +28,6 @@ provider modules import it, and ``allos plugins list`` imports provider modules.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -36,8 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import asyncio
 
 __all__ = ["LoopBoundClient", "abandon_client"]
-
-logger = logging.getLogger("allos.clients")
 
 C = TypeVar("C")
 
@@ -113,7 +110,9 @@ def abandon_client(client: Any) -> None:
     try:
         coroutine = close()
     except Exception:  # a sync close that failed: nothing more to do
-        logger.debug("closing an abandoned client failed", exc_info=True)
+        import logging
+
+        logging.getLogger("allos.clients").debug("closing a client failed", exc_info=True)
         return
     if not hasattr(coroutine, "send"):  # a sync close: done
         return
