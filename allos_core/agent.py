@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from allos_core import events as ev
-from allos_core.clients import LoopBoundClient
 from allos_core.context import (
     DEFAULT_MAX_TOOL_OUTPUT_CHARS,
     INTERRUPTED_RESULT,
@@ -74,7 +73,7 @@ from allos_core.providers import (
 from allos_core.providers import ReasoningDelta as _StreamReasoning
 from allos_core.providers import TextDelta as _StreamText
 from allos_core.session_writer import SessionWriter
-from allos_core.sync_loop import SyncLoop
+from allos_core.sync_loop import SyncLoop, close_providers, close_sync_loop
 from allos_core.tools import Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -462,7 +461,7 @@ class Agent:
         """The event loop every synchronous call runs on (made on first use, closed by close())."""
         if self._sync is None or self._sync.closed:
             self._sync = SyncLoop()
-            self._finalizer = weakref.finalize(self, _close_sync, self._sync, self._providers)
+            self._finalizer = weakref.finalize(self, close_sync_loop, self._sync, self._providers)
         return self._sync
 
     def close(self) -> None:
@@ -478,14 +477,14 @@ class Agent:
         else:  # only the async API was used: the clients' loops are the caller's
             closer = SyncLoop()
             try:
-                closer.run(_close_providers(self._providers))
+                closer.run(close_providers(self._providers))
             finally:
                 closer.close()
         del self._providers[:-1]
 
     async def aclose(self) -> None:
         """Close the providers' HTTP clients (on the running loop, where :meth:`arun` used them)."""
-        await _close_providers(self._providers)
+        await close_providers(self._providers)
         del self._providers[:-1]
 
     def __enter__(self) -> Agent:
@@ -517,7 +516,7 @@ class Agent:
         self._running = True
         state = self._state = _RunState(task=task, sinks=sinks, images=list(images or ()))
         if len(self._providers) > 1:  # set_provider() was called: release the old clients
-            await _close_providers(self._providers[:-1])
+            await close_providers(self._providers[:-1])
             self._providers[:] = [self.provider]
         cancelled = False
         try:
@@ -999,36 +998,6 @@ class Agent:
             ev.RunStopped(state.stop_reason, state.error, state.usage, state.iterations),
         )
         return result
-
-
-async def _close_providers(providers: list[Provider]) -> None:
-    """Close each provider's client; a failure to close is logged, never raised."""
-    for provider in providers:
-        try:
-            await provider.aclose()
-        except Exception:
-            logger.debug("closing %s failed", provider.name, exc_info=True)
-
-
-def _close_sync(sync: SyncLoop, providers: list[Provider]) -> None:
-    """Close ``providers`` on the loop their clients were made on, then the loop itself.
-
-    The finaliser of an agent that used :meth:`Agent.run`: it must not refer to the agent. From
-    inside another running loop (an agent collected in async code) nothing can run on ``sync``:
-    the clients are abandoned instead.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        if not sync.closed:
-            sync.run(_close_providers(providers))
-            sync.close()
-        return
-    for provider in providers:
-        for slot in vars(provider).values():
-            if isinstance(slot, LoopBoundClient):
-                slot.abandon()
-    sync.abandon()
 
 
 def _refuse_inside_loop(method: str, instead: str) -> None:

@@ -22,9 +22,12 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["DaemonThreadPool", "SyncLoop"]
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.providers import Provider
+
+__all__ = ["DaemonThreadPool", "SyncLoop", "close_providers", "close_sync_loop"]
 
 T = TypeVar("T")
 
@@ -148,3 +151,39 @@ class SyncLoop:
         loop, self._loop = self._loop, None
         if loop is not None and not loop.is_running():
             loop.close()
+
+
+async def close_providers(providers: list[Provider]) -> None:
+    """Close each provider's client; a failure to close is logged, never raised."""
+    for provider in providers:
+        try:
+            await provider.aclose()
+        except Exception:
+            import logging
+
+            logging.getLogger("allos.agent").debug(
+                "closing %s failed", provider.name, exc_info=True
+            )
+
+
+def close_sync_loop(sync: SyncLoop, providers: list[Provider]) -> None:
+    """Close ``providers`` on the loop their clients were made on, then the loop itself.
+
+    The finaliser of an agent that used ``Agent.run``: it must not refer to the agent. From
+    inside another running loop (an agent collected in async code) nothing can run on ``sync``:
+    the clients are abandoned instead.
+    """
+    from allos_core.clients import LoopBoundClient
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        if not sync.closed:
+            sync.run(close_providers(providers))
+            sync.close()
+        return
+    for provider in providers:
+        for slot in vars(provider).values():
+            if isinstance(slot, LoopBoundClient):
+                slot.abandon()
+    sync.abandon()
