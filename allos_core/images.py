@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from allos_core.errors import ConfigError
 
@@ -19,13 +19,14 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["MAX_IMAGE_BYTES", "image_from_bytes", "image_from_path", "sniff_image"]
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MediaType = Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
 
 
 class ImageError(ConfigError):
     """Data that is not an image a model can take (unknown format, too large, unreadable)."""
 
 
-def sniff_image(head: bytes) -> str | None:
+def sniff_image(head: bytes) -> MediaType | None:
     """The media type of an image from its first bytes, or None when it is none of the four."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
