@@ -30,6 +30,7 @@ import inspect
 import logging
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,10 @@ from allos_core.providers import (
     ToolSchema,
     new_tool_call_id,
 )
+from allos_core.providers import ReasoningDelta as _StreamReasoning
 from allos_core.providers import TextDelta as _StreamText
+from allos_core.session_writer import SessionWriter
+from allos_core.sync_loop import SyncLoop, close_providers, close_sync_loop
 from allos_core.tools import Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -131,6 +135,8 @@ class RunResult:
 class _RunState:
     task: str | None
     sinks: tuple[EventCallback, ...]
+    #: images sent with the task (ImagePart)
+    images: list[Any] = field(default_factory=list)
     new_messages: list[Message] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     iterations: int = 0
@@ -194,6 +200,11 @@ class Agent:
 
     One run at a time per agent. :meth:`run` is synchronous and cannot be called from inside a
     running event loop; use :meth:`arun` or :meth:`iter_events` there.
+
+    The agent keeps one SDK client per provider for its life (and, for :meth:`run`, one event
+    loop): release them with :meth:`close` / :meth:`aclose`, or use the agent as a context
+    manager (``with Agent(...) as agent:`` or ``async with``). What is left open is closed
+    when the agent is collected or the interpreter exits.
     """
 
     @accepts_config
@@ -292,6 +303,19 @@ class Agent:
         self.tool_sources: list[ToolSource] = list(tool_sources or [])
         self.keep_tool_sources = keep_tool_sources
         self._source_runner: ToolSourceRunner | None = None
+        #: providers this agent used (the current one last); closed by close()/aclose()
+        self._providers: list[Provider] = [self.provider]
+        #: the event loop of the synchronous API, and what closes it (with the providers)
+        self._sync: SyncLoop | None = None
+        self._finalizer: weakref.finalize | None = None
+        #: writes the per-turn session saves on a worker thread (see session_writer)
+        self._writer = SessionWriter()
+        self._save_timer_set = False
+        #: whether the caller named the tools (else: every installed tool, dropped for a model
+        #: that cannot call tools); and the (provider, model) whose tool support was checked
+        self._tools_asked = tools is not None
+        self._checked_model: tuple[int, str] | None = None
+        self._model_lacks_tools = False
 
     # -- set-up --------------------------------------------------------------------------------
     def _rule_allows(self, tool_name: str, subject: str) -> str | None:
@@ -411,8 +435,13 @@ class Agent:
         *,
         provider_options: dict[str, Any] | None = None,
     ) -> Provider:
-        """Switch to another provider or model; the conversation carries over."""
+        """Switch to another provider or model; the conversation carries over.
+
+        The previous provider's client is closed at the start of the next run.
+        """
         self.provider = self._resolve_provider(provider, model, provider_options)
+        if self.provider not in self._providers:
+            self._providers.append(self.provider)
         return self.provider
 
     def clear(self) -> None:
@@ -423,16 +452,20 @@ class Agent:
         self._save(None)
 
     # -- running -------------------------------------------------------------------------------
-    def run(self, task: str | None = None) -> RunResult:
+    def run(self, task: str | None = None, *, images: list[Any] | None = None) -> RunResult:
         """Run ``task`` to the end and return the result (``None`` continues the conversation).
 
-        Provider and tool failures, limits and Ctrl-C do not raise: see ``result.stop_reason``.
-        Must not be called from inside a running event loop (use :meth:`arun`).
+        ``images`` (:class:`~allos_core.messages.ImagePart`, see :mod:`allos_core.images`) go
+        with the task. Provider and tool failures, limits and Ctrl-C do not raise: see
+        ``result.stop_reason``. Must not be called from inside a running event loop (use
+        :meth:`arun`).
         """
         _refuse_inside_loop("run", "await agent.arun(task)")
         self._state = None
         try:
-            return _run_sync(self._execute(task, (), reraise_cancel=False))
+            return self._sync_loop().run(
+                self._execute(task, (), reraise_cancel=False, images=images)
+            )
         except KeyboardInterrupt:
             state = self._state
             if state is None:
@@ -444,14 +477,14 @@ class Agent:
             assert state.result is not None
             return state.result
 
-    async def arun(self, task: str | None = None) -> RunResult:
+    async def arun(self, task: str | None = None, *, images: list[Any] | None = None) -> RunResult:
         """The asynchronous :meth:`run`.
 
         When the task running this coroutine is cancelled, the run stops as ``interrupted``,
         the conversation is made consistent and saved, and the cancellation is re-raised
         (``agent.last_result`` holds the result).
         """
-        return await self._execute(task, (), reraise_cancel=True)
+        return await self._execute(task, (), reraise_cancel=True, images=images)
 
     async def iter_events(self, task: str | None = None) -> AsyncIterator[ev.Event]:
         """Run ``task`` and yield its events as they happen; the result is ``last_result``.
@@ -485,7 +518,7 @@ class Agent:
         conversation is not changed. The chat's ``@path`` mentions use it with ``read_file``.
         """
         _refuse_inside_loop("call_tool", "await agent.acall_tool(...)")
-        return _run_sync(self.acall_tool(name, arguments))
+        return self._sync_loop().run(self.acall_tool(name, arguments))
 
     async def acall_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         """The asynchronous :meth:`call_tool`."""
@@ -535,11 +568,63 @@ class Agent:
     def compact(self) -> list[ev.Compacted]:
         """The synchronous :meth:`acompact`."""
         _refuse_inside_loop("compact", "await agent.acompact()")
-        return _run_sync(self.acompact())
+        return self._sync_loop().run(self.acompact())
+
+    # -- lifetime ------------------------------------------------------------------------------
+    def _sync_loop(self) -> SyncLoop:
+        """The event loop every synchronous call runs on (made on first use, closed by close())."""
+        if self._sync is None or self._sync.closed:
+            self._sync = SyncLoop()
+            self._finalizer = weakref.finalize(self, close_sync_loop, self._sync, self._providers)
+        return self._sync
+
+    def close(self) -> None:
+        """Close the providers' HTTP clients, the tool sources kept running between runs
+        (``keep_tool_sources``) and the agent's event loop.
+
+        The agent stays usable: a later run opens what it needs again. Must not be called
+        from inside a running event loop (use :meth:`aclose`).
+        """
+        _refuse_inside_loop("close", "await agent.aclose()")
+        self._stop_kept_sources()
+        finalizer = self._finalizer
+        if finalizer is not None and finalizer.alive:
+            finalizer()
+        else:  # only the async API was used: the clients' loops are the caller's
+            closer = SyncLoop()
+            try:
+                closer.run(close_providers(self._providers))
+            finally:
+                closer.close()
+        del self._providers[:-1]
+
+    async def aclose(self) -> None:
+        """Close the providers' HTTP clients (on the running loop, where :meth:`arun` used them)
+        and the tool sources kept running between runs."""
+        await self._astop_kept_sources()
+        await close_providers(self._providers)
+        del self._providers[:-1]
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Agent:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
 
     # -- the loop ------------------------------------------------------------------------------
     async def _execute(
-        self, task: str | None, sinks: tuple[EventCallback, ...], *, reraise_cancel: bool
+        self,
+        task: str | None,
+        sinks: tuple[EventCallback, ...],
+        *,
+        reraise_cancel: bool,
+        images: list[Any] | None = None,
     ) -> RunResult:
         if self._running:
             raise AllosError(
@@ -547,7 +632,10 @@ class Agent:
                 hint="wait for the run to finish, or use a second Agent",
             )
         self._running = True
-        state = self._state = _RunState(task=task, sinks=sinks)
+        state = self._state = _RunState(task=task, sinks=sinks, images=list(images or ()))
+        if len(self._providers) > 1:  # set_provider() was called: release the old clients
+            await close_providers(self._providers[:-1])
+            self._providers[:] = [self.provider]
         cancelled = False
         try:
             try:
@@ -573,13 +661,15 @@ class Agent:
 
     async def _loop(self, state: _RunState) -> None:
         if state.task is not None:
+            message = Message.user(state.task)
+            message.parts.extend(state.images)
             self.checkpoints.begin_turn(state.task, len(self._messages))
-            self._append(state, Message.user(state.task))
+            self._append(state, message)
         provider = self.provider
         self._emit(state, ev.RunStarted(state.task, provider.name, provider.model))
         self.pricer.warm_up(provider)
         await self._start_tool_sources(state)
-        schemas = self.tool_schemas()
+        schemas = await self._model_tools(state)
         while True:
             if self.max_iterations is not None and state.iterations >= self.max_iterations:
                 state.stop("iteration_limit")
@@ -619,7 +709,46 @@ class Agent:
                 state.stop("answered")
                 return
             await self._run_tools(state, calls)
-            self._save(state)
+            self._save_behind(state)
+
+    async def _model_tools(self, state: _RunState) -> list[ToolSchema]:
+        """The tool schemas to send, checked once per model against what it can do.
+
+        A model that cannot call tools (as its provider reports) is refused before the first
+        request when tools were asked for by name, and runs without tools (with a notice)
+        when they were not.
+        """
+        schemas = self.tool_schemas()
+        provider = self.provider
+        key = (id(provider), provider.model)
+        if not schemas:
+            return schemas
+        if self._checked_model != key:
+            self._checked_model, self._model_lacks_tools = key, False
+            try:
+                info = await provider.model_info()
+            except Exception:  # a failed check must not stop a run the model may well handle
+                logger.debug("checking %s failed", provider.model, exc_info=True)
+                info = None
+            self.tool_context.vision = info.vision if info is not None else None
+            if info is not None and info.tools is False:
+                if self._tools_asked:
+                    self._checked_model = None
+                    raise ConfigError(
+                        f"the model {provider.model} ({provider.name}) cannot call tools, "
+                        f"and tools were asked for: {', '.join(self._tools)}",
+                        hint="pick a model that can (see `allos models`), or run without -t",
+                    )
+                self._model_lacks_tools = True
+                self._emit(
+                    state,
+                    ev.Notice(
+                        "warning",
+                        f"{provider.model} cannot call tools: running without tools "
+                        "(see `allos models` for models that can)",
+                    ),
+                )
+        return [] if self._model_lacks_tools else schemas
 
     def _unique_call_ids(self, message: Message) -> Message:
         """``message`` with every tool-call id unique in the conversation.
@@ -700,6 +829,9 @@ class Agent:
                 if isinstance(item, _StreamText):
                     if item.text:
                         self._emit(state, ev.TextDelta(item.text))
+                elif isinstance(item, _StreamReasoning):
+                    if item.text:
+                        self._emit(state, ev.ReasoningDelta(item.text))
                 elif isinstance(item, StreamDone):
                     response = item.response
         finally:
@@ -759,14 +891,13 @@ class Agent:
             self._schemas = None
         return runner
 
-    def close(self) -> None:
+    def _stop_kept_sources(self) -> None:
         """Stop the tool sources kept running between runs (``keep_tool_sources``)."""
         runner = self._take_source_runner()
         if runner is not None:
             runner.stop_blocking()
 
-    async def aclose(self) -> None:
-        """The asynchronous :meth:`close`."""
+    async def _astop_kept_sources(self) -> None:
         runner = self._take_source_runner()
         if runner is not None:
             await runner.stop()
@@ -952,7 +1083,11 @@ class Agent:
     ) -> None:
         content = cap_text(result.content, self.max_tool_output_chars)
         part = ToolResultPart(
-            call_id=call.id, name=call.name, content=content, is_error=result.is_error
+            call_id=call.id,
+            name=call.name,
+            content=content,
+            is_error=result.is_error,
+            images=list(result.images),
         )
         assert state.pending is not None
         state.pending[1][position] = part
@@ -1019,12 +1154,49 @@ class Agent:
             self.__dict__["_observers"] = observers
         return observers
 
-    def _save(self, state: _RunState | None) -> None:
+    def _save_behind(self, state: _RunState) -> None:
+        """Save after a turn: snapshot now, write while the next request goes out.
+
+        A turn right after the last write is written a moment later (see session_writer), by a
+        timer that saves only while the conversation is consistent (no tool call running).
+        """
         session = self.session
         if session is None or session.path is None:
             return
+        self._keep_checkpoints(session)
+        writer = self._writer
+        if writer.save_behind(session):
+            self._emit(state, ev.SessionSaved(str(session.path)))
+        elif not self._save_timer_set:
+            self._save_timer_set = True
+            asyncio.get_running_loop().call_later(
+                writer.seconds_to_next() + 0.01, self._save_if_dirty, state
+            )
+
+    def _keep_checkpoints(self, session: Session) -> None:
+        """Put the file-change log in the session (only once there is one)."""
         if self.checkpoints.checkpoints or "checkpoints" in session.metadata:
             session.metadata["checkpoints"] = self.checkpoints.to_data()
+
+    def _save_if_dirty(self, state: _RunState) -> None:
+        self._save_timer_set = False
+        if not self._writer.dirty or state.finished:
+            return
+        if state.pending is not None:  # tools are running: their turn's save will take it
+            return
+        try:
+            self._save_behind(state)
+        except SessionError:  # raised again by the next save, which stops the run
+            logger.debug("a deferred session save failed", exc_info=True)
+
+    def _save(self, state: _RunState | None) -> None:
+        session = self.session
+        with contextlib.suppress(SessionError):  # this save rewrites all; its own error counts
+            self._writer.wait()
+        self._writer.forget()
+        if session is None or session.path is None:
+            return
+        self._keep_checkpoints(session)
         path = session.save()
         self._emit(state, ev.SessionSaved(str(path)))
 

@@ -74,6 +74,14 @@ class TextDelta(Event):
 
 
 @dataclass
+class ReasoningDelta(Event):
+    """A piece of the model's reasoning as it streams (the whole part is in the message)."""
+
+    type: ClassVar[str] = "reasoning_delta"
+    text: str
+
+
+@dataclass
 class AssistantMessage(Event):
     """The model's whole message for one turn, as recorded in the conversation."""
 
@@ -117,6 +125,15 @@ class Compacted(Event):
     tokens_before: int
     tokens_after: int
     messages_removed: int = 0
+
+
+@dataclass
+class Notice(Event):
+    """Something the user should know that is not an error (``level``: notice or warning)."""
+
+    type: ClassVar[str] = "notice"
+    level: str
+    message: str
 
 
 @dataclass

@@ -4,7 +4,11 @@ A conversation is a list of :class:`Message`. Each message has a role and a list
 
 - :class:`TextPart` — text from the user, the system prompt or the model;
 - :class:`ToolCallPart` — the model asks for a tool (``id``, ``name``, ``arguments`` as a dict);
-- :class:`ToolResultPart` — the answer to one tool call (``call_id``, ``name``, ``content``).
+- :class:`ToolResultPart` — the answer to one tool call (``call_id``, ``name``, ``content``);
+- :class:`ReasoningPart` — the model's reasoning before it answered (text, plus an opaque
+  provider signature or redacted payload), sent back only to the provider that made it;
+- :class:`ImagePart` — an image (PNG, JPEG, GIF or WebP) in a user message; tool results carry
+  theirs in :attr:`ToolResultPart.images`. Build them with :mod:`allos_core.images`.
 
 Rules every provider plugin relies on: an assistant message that asks for tools comes before the
 ``tool`` message(s) that answer it, and every tool call gets exactly one result. Provider plugins
@@ -51,8 +55,17 @@ class ToolCallPart(BaseModel):
     parse_error: str | None = None
 
 
+class ImagePart(BaseModel):
+    """An image: its media type and its bytes, base64-encoded (as every provider sends them)."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["image"] = "image"
+    media_type: Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
+    data: str
+
+
 class ToolResultPart(BaseModel):
-    """The result of one tool call, matched to it by ``call_id``."""
+    """The result of one tool call, matched to it by ``call_id`` (``images``: what it showed)."""
 
     model_config = ConfigDict(frozen=True)
     type: Literal["tool_result"] = "tool_result"
@@ -60,9 +73,32 @@ class ToolResultPart(BaseModel):
     name: str
     content: str
     is_error: bool = False
+    images: list[ImagePart] = Field(default_factory=list)
 
 
-Part = Annotated[TextPart | ToolCallPart | ToolResultPart, Field(discriminator="type")]
+class ReasoningPart(BaseModel):
+    """The model's reasoning ("thinking") in an assistant message, before its text and calls.
+
+    ``text`` is the readable reasoning (empty when the provider sent it redacted). ``signature``
+    (Anthropic's signed thinking) and ``redacted`` (an encrypted ``redacted_thinking`` payload)
+    are opaque: they must go back to ``provider`` byte for byte, and mean nothing to any other.
+    Each provider plugin sends back the parts it made itself and drops the others (a model
+    cannot verify another vendor's reasoning), so a session moving between providers stays valid.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["reasoning"] = "reasoning"
+    text: str = ""
+    signature: str | None = None
+    redacted: str | None = None
+    #: the provider that made it (its ``name``, e.g. ``anthropic``)
+    provider: str | None = None
+
+
+Part = Annotated[
+    TextPart | ToolCallPart | ToolResultPart | ReasoningPart | ImagePart,
+    Field(discriminator="type"),
+]
 
 
 class Usage(BaseModel):
@@ -150,6 +186,16 @@ class Message(BaseModel):
     @property
     def tool_results_parts(self) -> list[ToolResultPart]:
         return [p for p in self.parts if isinstance(p, ToolResultPart)]
+
+    @property
+    def images(self) -> list[ImagePart]:
+        """The image parts (of a user message)."""
+        return [p for p in self.parts if isinstance(p, ImagePart)]
+
+    @property
+    def reasoning(self) -> list[ReasoningPart]:
+        """The reasoning parts (empty for messages without reasoning)."""
+        return [p for p in self.parts if isinstance(p, ReasoningPart)]
 
 
 def validate_conversation(messages: list[Message]) -> list[str]:

@@ -92,6 +92,13 @@ class TextDelta:
 
 
 @dataclass
+class ReasoningDelta:
+    """A piece of streamed reasoning (for display; the whole part is in StreamDone's message)."""
+
+    text: str
+
+
+@dataclass
 class ToolCallDelta:
     """Progress of a streamed tool call (for display; the assembled call is in StreamDone)."""
 
@@ -108,7 +115,7 @@ class StreamDone:
     response: ModelResponse
 
 
-StreamEvent = TextDelta | ToolCallDelta | StreamDone
+StreamEvent = TextDelta | ToolCallDelta | ReasoningDelta | StreamDone
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,30 @@ class Capabilities:
     structured_output: bool = False
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model a provider offers: what ``allos models`` lists.
+
+    ``tools``, ``thinking`` and ``vision`` are True or False where the provider says (Ollama's
+    ``/api/show`` capabilities), None where it is not known.
+    """
+
+    id: str
+    context_window: int | None = None
+    tools: bool | None = None
+    thinking: bool | None = None
+    vision: bool | None = None
+    name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name or self.id,
+            "context_window": self.context_window,
+            "capabilities": {"tools": self.tools, "thinking": self.thinking, "vision": self.vision},
+        }
+
+
 @dataclass
 class ProviderStatus:
     """Whether a provider is usable as configured. ``detail`` never contains a secret."""
@@ -137,8 +168,10 @@ class Provider(ABC):
     """Base class of model providers.
 
     Subclasses set the class attributes and implement :meth:`complete` (and usually
-    :meth:`stream`). Constructor options common to every provider are stored on the instance;
-    provider-specific ones land in ``self.options`` and are passed through to the API.
+    :meth:`stream`). Constructor options common to every provider are stored on the instance
+    (among them ``think``: reasoning effort or budget, and ``cache``: prompt caching on or off,
+    which each provider maps onto its API or ignores); provider-specific ones land in
+    ``self.options`` and are passed through to the API.
     """
 
     #: the name users pass to ``-p`` and write in config files
@@ -165,6 +198,8 @@ class Provider(ABC):
         max_retries: int | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        think: str | int | bool | None = None,
+        cache: bool = True,
         **options: Any,
     ) -> None:
         self.model = model or self.default_model
@@ -174,6 +209,11 @@ class Provider(ABC):
         self.max_retries = 3 if max_retries is None else int(max_retries)
         self.temperature = temperature
         self.max_tokens = max_tokens
+        #: how hard the model should reason (see :func:`allos_core.thinking.parse_think`);
+        #: each provider maps it onto its API (None: the provider's default)
+        self.think = think
+        #: whether to ask the API to cache the prompt prefix, where it needs asking (Anthropic)
+        self.cache = bool(cache)
         self.options = options
 
     def __repr__(self) -> str:  # never shows the key
@@ -205,6 +245,17 @@ class Provider(ABC):
         """Models this provider can serve, when the provider can tell (else empty)."""
         return []
 
+    async def describe_models(self) -> list[ModelInfo]:
+        """The models this provider offers, with context window and capabilities where known.
+
+        The default lists :meth:`list_models` with nothing more known.
+        """
+        return [ModelInfo(model) for model in await self.list_models()]
+
+    async def model_info(self) -> ModelInfo | None:
+        """What is known of the configured model (for checks before a run), or None."""
+        return None
+
     @classmethod
     def status(cls, **options: Any) -> ProviderStatus:
         """Whether the provider is configured, without network calls where possible."""
@@ -234,12 +285,19 @@ def estimate_tokens(messages: list[Message], tools: list[ToolSchema] | None = No
                 chars += len(part.text)
             elif kind == "tool_call":
                 chars += len(part.name) + len(part.raw_arguments or json.dumps(part.arguments))
-            else:
-                chars += len(part.content) + len(part.name)
+            elif kind == "reasoning":
+                chars += len(part.text) + len(part.signature or "") + len(part.redacted or "")
+            elif kind == "image":
+                chars += IMAGE_CHARS
+            elif kind == "tool_result":
+                chars += len(part.content) + len(part.name) + IMAGE_CHARS * len(part.images)
     for schema in tools or ():
         chars += len(schema.name) + len(schema.description) + len(json.dumps(schema.parameters))
     return chars // 4 + 4 * count
 
+
+#: what an image counts for in the estimate (about 1600 tokens, a typical screenshot)
+IMAGE_CHARS = 6400
 
 _CALL_ID_OK = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 

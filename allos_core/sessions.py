@@ -54,6 +54,18 @@ _O_BINARY = getattr(os, "O_BINARY", 0)
 _adapter: Any = None
 
 
+def _dump(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _dump_turn(turn: dict[str, Any]) -> bytes:
+    return _dump(turn)
+
+
+def _dump_message(message: Message) -> bytes:
+    return message.__pydantic_serializer__.to_json(message)  # type: ignore[no-any-return,unused-ignore]
+
+
 def _messages_adapter() -> Any:
     global _adapter
     if _adapter is None:
@@ -174,6 +186,10 @@ class Session:
         # the version of the file at ``path`` this object last read or wrote (device, inode,
         # mtime, size); None until it has loaded or saved it. save() overwrites it only then.
         self._disk: tuple[int, int, int, int] | None = None
+        # each message's JSON by identity: a session is saved after every turn, and re-encoding
+        # the whole conversation each time would make a long run quadratic. Messages are treated
+        # as immutable once in a conversation (as the providers' wire caches do).
+        self._json_cache: dict[int, tuple[Any, bytes]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -313,19 +329,42 @@ class Session:
     # -- saving --------------------------------------------------------------------------------
     def to_json_bytes(self) -> bytes:
         """The session file's content."""
-        header = {
+        head = {
             "format": FORMAT,
             "version": VERSION,
             "name": self.name,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
-            "turns": self.turns,
-            "usage": self.usage.model_dump(),
-            "metadata": self.metadata,
         }
-        head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        messages = _messages_adapter().dump_json(self.messages)
-        return head[:-1] + b',"messages":' + messages + b"}"
+        tail = {"usage": self.usage.model_dump(), "metadata": self.metadata}
+        turns = b"[" + b",".join(self._cached_json(self.turns, _dump_turn)) + b"]"
+        messages = b"[" + b",".join(self._cached_json(self.messages, _dump_message)) + b"]"
+        return b"".join(
+            (
+                _dump(head)[:-1],
+                b',"turns":',
+                turns,
+                b",",
+                _dump(tail)[1:-1],
+                b',"messages":',
+                messages,
+                b"}",
+            )
+        )
+
+    def _cached_json(self, items: list[Any], dump: Any) -> list[bytes]:
+        """The JSON of each item, reusing what the last save encoded for the same objects."""
+        cache = self._json_cache
+        encoded = []
+        for item in items:
+            entry = cache.get(id(item))
+            if entry is None or entry[0] is not item:
+                entry = cache[id(item)] = (item, dump(item))
+            encoded.append(entry[1])
+        if len(cache) > 2 * (len(self.messages) + len(self.turns)) + 64:
+            live = {id(item) for item in self.messages} | {id(item) for item in self.turns}
+            self._json_cache = {key: cache[key] for key in live if key in cache}
+        return encoded
 
     def save(self) -> Path:
         """Write the session atomically; returns its path.
@@ -343,17 +382,39 @@ class Session:
                 "this session has no file to save to",
                 hint="create it with Session.open(NAME_OR_PATH)",
             )
+        previous = self.updated_at
+        data = self.snapshot()
+        try:
+            return self.write(data)
+        except SessionError:
+            self.updated_at = previous
+            raise
+
+    def snapshot(self) -> bytes:
+        """The file content :meth:`save` would write now (``updated_at`` set to now).
+
+        With :meth:`write`, lets a caller encode on its own thread and write on another.
+        """
         previous, self.updated_at = self.updated_at, _now()
         try:
-            data = self.to_json_bytes()
+            return self.to_json_bytes()
         except (TypeError, ValueError) as exc:
             self.updated_at = previous
             raise SessionError(
-                f"cannot save session {path}: its content is not JSON ({exc}); "
+                f"cannot save session {self.path}: its content is not JSON ({exc}); "
                 "the file was left untouched",
                 hint="session metadata must be JSON: strings, numbers, lists, dicts "
                 "(convert paths and other objects with str())",
             ) from None
+
+    def write(self, data: bytes) -> Path:
+        """Write a :meth:`snapshot` atomically, with the checks of :meth:`save`."""
+        path = self.path
+        if path is None:
+            raise SessionError(
+                "this session has no file to save to",
+                hint="create it with Session.open(NAME_OR_PATH)",
+            )
         try:
             self._check_overwrite(path)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -364,9 +425,6 @@ class Session:
                 f"cannot save session {path}: {exc.strerror or exc}",
                 hint="check that the folder exists and is writable, and the disk is not full",
             ) from None
-        except SessionError:
-            self.updated_at = previous
-            raise
         return path
 
     def _check_overwrite(self, path: Path) -> None:

@@ -73,13 +73,16 @@ def frozen_settings(sections: Mapping[str, Any]) -> Mapping[str, Any]:
 class ToolResult:
     """What a tool returns.
 
-    ``content`` goes back to the model. ``metadata`` is for people and programs watching the run
-    (the CLI shows ``metadata["diff"]`` as a coloured diff); it is not sent to the model.
+    ``content`` goes back to the model, with ``images`` (:class:`~allos_core.messages.ImagePart`,
+    e.g. from :func:`allos_core.images.image_from_bytes`) for a model that can see them.
+    ``metadata`` is for people and programs watching the run (the CLI shows ``metadata["diff"]``
+    as a coloured diff); it is not sent to the model.
     """
 
     content: str
     is_error: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
+    images: list[Any] = field(default_factory=list)
 
     @classmethod
     def error(cls, message: str, **metadata: Any) -> ToolResult:
@@ -120,6 +123,9 @@ class ToolContext(Generic[DepsT]):
     settings: Mapping[str, Any] = field(default_factory=lambda: frozen_settings({}))
     #: the embedder's dependencies (``Agent(deps=...)``); None when none were given
     deps: DepsT = None  # type: ignore[assignment]
+    #: whether the model can see images (a tool may then return them in ToolResult.images);
+    #: None when it is not known. The agent sets it from the provider before the first request.
+    vision: bool | None = None
 
     def __post_init__(self) -> None:
         self.workspace = Path(os.path.realpath(self.workspace))

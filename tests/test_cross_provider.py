@@ -2,8 +2,10 @@
 
 Each provider talks, through its official SDK, to a local fake server that validates requests the
 way the real API does (orphaned tool results, unanswered tool calls, bad ids, misplaced system
-prompts are rejected). A conversation with parallel tool calls, an error result and a follow-up
-question is produced on each provider, saved and loaded as JSON, then sent to every provider.
+prompts are rejected). A conversation with reasoning, parallel tool calls, an error result and a follow-up
+question is produced on each provider (with reasoning on: Claude's signed thinking, OpenAI-compatible
+``reasoning_content``, Ollama's ``thinking``), saved and loaded as JSON, then sent to every
+provider, with reasoning on there too. Reasoning goes back only to the provider that made it.
 """
 
 from __future__ import annotations
@@ -31,15 +33,17 @@ READ_FILE = ToolSchema(
 
 
 @contextlib.contextmanager
-def serve(name: str) -> Iterator[tuple[Any, Provider]]:
-    """A fake server for provider ``name`` and a provider pointed at it."""
+def serve(name: str, think: str | None = "high") -> Iterator[tuple[Any, Provider]]:
+    """A fake server for provider ``name`` and a provider pointed at it (reasoning on)."""
     if name == "openai":
         from allos_openai.provider import OpenAIProvider
 
         with FakeOpenAIServer() as server:
             yield (
                 server,
-                OpenAIProvider(api_key="sk-test", base_url=server.openai_base_url, max_retries=0),
+                OpenAIProvider(
+                    api_key="sk-test", base_url=server.openai_base_url, max_retries=0, think=think
+                ),
             )
     elif name == "anthropic":
         from allos_anthropic.provider import AnthropicProvider
@@ -47,7 +51,9 @@ def serve(name: str) -> Iterator[tuple[Any, Provider]]:
         with FakeAnthropicServer() as server:
             yield (
                 server,
-                AnthropicProvider(api_key="sk-ant-test", base_url=server.base_url, max_retries=0),
+                AnthropicProvider(
+                    api_key="sk-ant-test", base_url=server.base_url, max_retries=0, think=think
+                ),
             )
     elif name == "google":
         from allos_google.provider import GoogleProvider
@@ -61,17 +67,26 @@ def serve(name: str) -> Iterator[tuple[Any, Provider]]:
         from allos_ollama.provider import OllamaProvider
 
         with FakeOllamaServer() as server:
-            yield server, OllamaProvider(model="qwen3", base_url=server.base_url, max_retries=0)
+            yield (
+                server,
+                OllamaProvider(model="qwen3", base_url=server.base_url, max_retries=0, think=think),
+            )
+
+
+THOUGHT = "The user wants both files; read them in parallel."
 
 
 def queue_parallel_calls(name: str, server: Any) -> None:
     calls = [("read_file", {"path": "a.txt"}), ("read_file", {"path": "missing.txt"})]
+    text = "Let me look at both files."
     if name == "anthropic":
         server.queue_tool_calls(
-            [{"name": n, "arguments": a} for n, a in calls], text="Let me look at both files."
+            [{"name": n, "arguments": a} for n, a in calls], text=text, thinking=THOUGHT
         )
+    elif name == "openai":
+        server.queue_tool_calls(calls, text=text, reasoning=THOUGHT)
     else:
-        server.queue_tool_calls(calls, text="Let me look at both files.")
+        server.queue_tool_calls(calls, text=text, thinking=THOUGHT)
 
 
 async def produce_conversation(name: str) -> list[Message]:
@@ -131,6 +146,9 @@ def test_each_provider_produces_a_valid_neutral_conversation(conversations, sour
         {"path": "missing.txt"},
     ]
     assert len({c.id for c in assistant.tool_calls}) == 2
+    [reasoning] = assistant.reasoning
+    assert reasoning.text == THOUGHT and reasoning.provider == source
+    assert (reasoning.signature is not None) == (source == "anthropic")
 
 
 @pytest.mark.parametrize("target", PROVIDERS)
@@ -148,3 +166,30 @@ async def test_a_conversation_moves_to_every_provider(conversations, source, tar
     text = repr(body)
     assert "missing.txt: no such file" in text and "hello" in text
     assert "You are careful." in text
+    # reasoning went back only to the provider that made it (OpenAI-compatible APIs take none)
+    assert (THOUGHT in text) == (source == target != "openai")
+
+
+@pytest.mark.parametrize("target", PROVIDERS)
+@pytest.mark.parametrize("source", PROVIDERS)
+async def test_a_tool_loop_continues_on_every_provider_with_reasoning_on(
+    conversations, source, target
+):
+    # given a conversation cut right after the tool results (mid tool loop)
+    cut = list(conversations[source][:4])
+    assert cut[-1].role == "tool"
+    with serve(target) as (server, provider):
+        server.queue_text("a.txt says hello.")
+        # when the next request goes to the target with reasoning on
+        response = await provider.complete(ModelRequest(cut, tools=[READ_FILE]))
+        await provider.aclose()
+    # then the validating server accepted it: Claude got its own signed thinking back before
+    # the tool calls, or (for another provider's turn, which has none) no thinking this request
+    assert response.message.text == "a.txt says hello."
+    if target == "anthropic":
+        body = server.last_body
+        assistant = body["messages"][-2]["content"]
+        if source == "anthropic":
+            assert "thinking" in body and assistant[0]["type"] == "thinking"
+        else:
+            assert "thinking" not in body and assistant[0]["type"] != "thinking"

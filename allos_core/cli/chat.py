@@ -30,6 +30,7 @@ SLASH_HELP = [
     ("/model [NAME]", "show the model, or switch to another model of the same provider"),
     ("/provider NAME [MODEL]", "switch provider (the conversation carries over)"),
     ("/tools", "list the tools the model can use"),
+    ("/image PATH", "send this image with your next message"),
     ("/session", "show the session file, its size and the tokens used"),
     ("/compact", "summarise older turns to free context"),
     ("/clear", "forget the conversation (keeps the session name)"),
@@ -83,6 +84,8 @@ class ChatLoop:
         self.input: Any = None
         #: files added with /add, attached to the next message
         self.pending_files: list[str] = []
+        #: images attached with /image, sent with the next message
+        self.images: list[Any] = []
 
     # -- events ------------------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
@@ -162,8 +165,9 @@ class ChatLoop:
             return
         self.pending_files = []
         self.renderer.started = time.monotonic()
+        images, self.images = self.images, []
         try:
-            result = self.agent.run(text)
+            result = self.agent.run(text, images=images or None)
         except KeyboardInterrupt:
             self.renderer.pause()
             self.console.print("[yellow]interrupted[/]")

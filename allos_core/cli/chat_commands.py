@@ -65,6 +65,10 @@ def switch(chat: Any, name: str, model: str | None) -> None:
     name, configured_model, options = provider_for_switch(
         chat.setup.manager, chat.setup.settings, name
     )
+    if chat.options.think:  # --think and --no-cache hold for the whole chat
+        options["think"] = chat.options.think
+    if chat.options.no_cache:
+        options["cache"] = False
     cls = chat.setup.manager.get_provider_class(name)
     provider = cls(model=model or configured_model, **options)
     chat.agent.set_provider(provider)
@@ -164,6 +168,22 @@ def cmd_undo(chat: Any, rest: str) -> None:
         )
 
 
+def cmd_image(chat: Any, path: str) -> None:
+    """Attach an image (PNG, JPEG, GIF, WebP) to the next message."""
+    from allos_core.errors import ConfigError
+    from allos_core.images import image_from_path
+
+    if not path:
+        raise ConfigError("give the image's path", hint="/image screenshot.png")
+    image = image_from_path(path.strip().strip("'\""))
+    chat.images.append(image)
+    count = len(chat.images)
+    chat.console.print(
+        f"[dim]{image.media_type} attached; it goes with your next message"
+        f" ({count} image{'s' if count != 1 else ''})[/]"
+    )
+
+
 def cmd_cost(chat: Any, _: str) -> None:
     """Tokens (and cost, where the provider's prices are known) of this chat."""
     usage = chat.agent.usage
@@ -184,6 +204,7 @@ COMMANDS = {
     "/help": cmd_help,
     "/?": cmd_help,
     "/add": cmd_add,
+    "/image": cmd_image,
     "/undo": cmd_undo,
     "/cost": cmd_cost,
     "/model": cmd_model,

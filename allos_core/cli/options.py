@@ -34,6 +34,8 @@ class AgentOptions:
     json: bool = False
     verbose: bool = False
     sandbox: str | None = None
+    think: str | None = None
+    no_cache: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -69,6 +71,22 @@ class AgentOptions:
 _POSITIVE = click.IntRange(min=1)
 
 
+def _check_think(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from allos_core.errors import ConfigError
+    from allos_core.thinking import parse_think
+
+    try:
+        parse_think(value)
+    except ConfigError as exc:
+        raise click.BadParameter(
+            f"{exc} (to think at the default level, write --think=medium or put --think after "
+            "the task)"
+        ) from None
+    return value
+
+
 def agent_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Add the shared agent options to a click command."""
     decorators = [
@@ -90,6 +108,8 @@ def agent_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--append-system", metavar="TEXT", help="Add to the default system prompt."),
         click.option("--no-stream", is_flag=True, help="Wait for each whole answer instead of streaming it."),
         click.option("--git", is_flag=True, help="Commit the agent's file changes after every turn (in a git repository)."),
+        click.option("--think", is_flag=False, flag_value="medium", default=None, callback=_check_think, metavar="[BUDGET|low|medium|high]", help="Let the model reason first: an effort or a token budget (default medium)."),
+        click.option("--no-cache", is_flag=True, help="Do not ask the provider to cache the prompt (Anthropic caches by default)."),
         click.option("-v", "--verbose", is_flag=True, help="Show more detail, and tracebacks on errors."),
         click.option("--sandbox", type=click.Choice(["workspace-write", "read-only", "off"]), help="OS sandbox for shell commands (default workspace-write; off: no protection)."),
     ]  # fmt: skip

@@ -119,6 +119,8 @@ class Renderer:
         self._denied: dict[str, bool] = {}
         #: calls whose diff the permission prompt already showed
         self.previewed: set[str] = set()
+        self._reasoning: list[str] = []  # this turn's streamed reasoning, not shown yet
+        self._reasoning_shown = False
 
     # -- spinner -----------------------------------------------------------------------------------
     def spin(self, text: str) -> None:
@@ -167,6 +169,7 @@ class Renderer:
     def on_model_request(self, event: Any) -> None:
         self.iterations = event.iteration
         self._streamed = None
+        self._reasoning, self._reasoning_shown = [], False
         self.spin("thinking…")
         if self.verbose:
             self.pause()
@@ -176,9 +179,36 @@ class Renderer:
             )
             self.spin("thinking…")
 
+    def on_reasoning_delta(self, event: Any) -> None:
+        """Reasoning is collected while it streams and shown once it ends (see show_reasoning)."""
+        if event.text:
+            self._reasoning.append(event.text)
+
+    def show_reasoning(self, text: str | None = None) -> None:
+        """The turn's reasoning, dimmed: its first line and "…" (all of it with -v)."""
+        if text is None:
+            text = "".join(self._reasoning)
+        self._reasoning = []
+        text = _visible(text.strip())
+        if not text or self._reasoning_shown:
+            return
+        self._reasoning_shown = True
+        from rich.markup import escape
+
+        self.pause()
+        if self.verbose:
+            self.err.print(f"[dim italic]{escape(text)}[/]")
+            return
+        lines = text.splitlines()
+        first = _clip(lines[0], 100)
+        more = " …" if len(lines) > 1 or first != lines[0] else ""
+        self.err.print(f"[dim italic]✻ {escape(first)}{more}[/]")
+
     def on_text_delta(self, event: Any) -> None:
         if not event.text:
             return
+        if self._reasoning:
+            self.show_reasoning()
         if self._status is not None:
             self._status.stop()
             self._status = None
@@ -195,6 +225,9 @@ class Renderer:
 
     def on_assistant_message(self, event: Any) -> None:
         message = event.message
+        reasoning = getattr(message, "reasoning", None)
+        if reasoning:  # streamed and not shown yet, or the whole answer at once (no streaming)
+            self.show_reasoning("\n".join(p.text for p in reasoning if p.text))
         text = message.text
         has_calls = bool(message.tool_calls)
         self.pause()
@@ -223,8 +256,14 @@ class Renderer:
         if call.parse_error:
             self.err.print(f"[bold]●[/] {safe_markup(call.name)} [red](invalid arguments)[/]")
             return
-        shown = safe_markup(format_call(call.name, call.arguments))
-        self.err.print(f"[bold cyan]●[/] [bold]{shown}[/]")
+        # a Text, not markup: this line is printed every turn, and parsing markup costs more
+        # than the rest of its rendering; neutralised: the call comes from the model
+        from rich.text import Text
+
+        line = Text.assemble(
+            ("●", "bold cyan"), " ", (neutralise(format_call(call.name, call.arguments)), "bold")
+        )
+        self.err.print(line)
 
     def on_permission(self, event: Any) -> None:
         decision = event.decision
@@ -268,7 +307,9 @@ class Renderer:
             summary = f"{len(lines)} line{'s' if len(lines) != 1 else ''}"
             if event.duration >= 0.5:
                 summary += f" · {event.duration:.1f}s"
-        self.err.print(f"  [dim]→ {safe_markup(summary)}[/]")
+        from rich.text import Text
+
+        self.err.print(Text.assemble("  ", ("→ " + neutralise(str(summary)), "dim")))
         if self.verbose:
             self._print_block(result.content, "dim", head=20, tail=5)
 
@@ -352,6 +393,12 @@ class Renderer:
             f"context: {what} ({count(event.tokens_before)} → {count(event.tokens_after)} tokens)"
         )
 
+    def on_notice(self, event: Any) -> None:
+        from allos_core.cli.ui import print_warning
+
+        self.pause()
+        print_warning(event.level, event.message)
+
     def on_session_saved(self, event: Any) -> None:
         self.session_path = event.path
         if self.verbose:
@@ -380,6 +427,13 @@ class Renderer:
             parts.append(
                 f"{count(usage.input_tokens)} tokens in · {count(usage.output_tokens)} out"
             )
+            cached = []
+            if usage.cache_read_tokens:
+                cached.append(f"{count(usage.cache_read_tokens)} read")
+            if usage.cache_write_tokens:
+                cached.append(f"{count(usage.cache_write_tokens)} written")
+            if cached:
+                parts.append("cache " + ", ".join(cached))
             if getattr(usage, "cost", None) is not None:
                 parts.append(format_cost(usage.cost))
         turns = self.iterations
@@ -414,6 +468,16 @@ def _first(mapping: dict[str, Any], *keys: str) -> Any:
         if mapping.get(key) is not None:
             return mapping[key]
     return None
+
+
+def _visible(text: str) -> str:
+    """``text`` with control characters (escape sequences from a model) shown, not obeyed."""
+    return "".join(
+        char
+        if char in "\n\t" or not (char < " " or "\x7f" <= char <= "\x9f")
+        else f"\\x{ord(char):02x}"
+        for char in text
+    )
 
 
 def _clip(line: str, limit: int = 200) -> str:

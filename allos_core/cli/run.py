@@ -24,6 +24,7 @@ from allos_core.cli.options import agent_options
 @agent_options
 @click.option("--json", "json", is_flag=True, help="Print every event as a JSON line on stdout, for scripts.")  # fmt: skip
 @click.option("--schema", metavar="SCHEMA", help="Answer with JSON matching SCHEMA: a JSON schema (inline or a file) or fields like 'name, age int, bio: a short biography'. stdout is then just the JSON.")  # fmt: skip
+@click.option("--image", "images", multiple=True, metavar="PATH", help="Send this image (PNG, JPEG, GIF, WebP) with the task (repeatable).")  # fmt: skip
 def run(task: str | None, **kwargs: Any) -> None:
     """Run one TASK, print the answer, and exit.
 
@@ -121,6 +122,7 @@ def execute(options: Any, task: str, *, schema: dict[str, Any] | None = None) ->
     from allos_core.cli.render import Renderer
     from allos_core.cli.setup import build_agent
     from allos_core.cli.ui import print_error
+    from allos_core.images import image_from_path
 
     renderer = Renderer(json_lines=options.json, verbose=options.verbose, show_usage=False)
     if schema is not None and not options.json:  # stdout is for the JSON value alone
@@ -134,7 +136,8 @@ def execute(options: Any, task: str, *, schema: dict[str, Any] | None = None) ->
 
         for line in header_lines(setup):
             renderer.note(line)
-    result = setup.agent.run(task)
+    images = [image_from_path(path) for path in options.extra.get("images") or ()]
+    result = setup.agent.run(task, images=images or None)
     renderer.pause()
     answered = result.stop_reason == "answered" and result.text
     if schema is not None:

@@ -190,6 +190,10 @@ def build_agent(
 
     prepare_plugins(manager, settings, verbose=options.verbose)
     choice = choose_provider(manager, settings, options.base_url)
+    if options.think:
+        choice.options["think"] = options.think
+    if options.no_cache:
+        choice.options["cache"] = False
     tools = check_tools(manager, options.tools)
     show_run_notes(
         manager, settings, [str(t) for t in tools] if tools else None, verbose=options.verbose

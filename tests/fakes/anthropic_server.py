@@ -29,6 +29,9 @@ when the queue is empty the server answers with :attr:`fallback` (by default the
   when there are tool calls, else ``end_turn``); ``model``; ``chunk_size`` (characters per
   streamed delta, default 4 for text and 7 for tool input, so JSON is cut mid-token);
   ``stream_error`` (an Anthropic error type sent as an ``error`` event mid-stream);
+  ``thinking`` (reasoning text, sent first as a ``thinking`` block with a signature the server
+  makes from the text) and ``redacted_thinking`` (an opaque payload, sent as a
+  ``redacted_thinking`` block);
 - an error: ``{"error": status, "message": ..., "type": ..., "retry_after": ...}``, sent as
   Anthropic's error JSON ``{"type": "error", "error": {"type": ..., "message": ...}}`` with a
   ``Retry-After`` header when given (``queue_error`` builds these; status 529 is
@@ -43,7 +46,14 @@ blocks; ``tool_use`` only from the assistant, with unique ids matching ``^[a-zA-
 an object ``input``; every ``tool_use`` answered by a ``tool_result`` in the very next user
 message; every ``tool_result`` answering a ``tool_use`` of the previous assistant message and
 placed before any other block; tool definitions with valid names and an object
-``input_schema``. Pass ``api_key=`` to also reject other keys (401), and ``models=`` to reject
+``input_schema``. Thinking: ``thinking`` must be ``{"type": "enabled", "budget_tokens": N}``
+with 1024 <= N < ``max_tokens`` (or ``{"type": "disabled"}``), and no ``temperature`` other
+than 1 with it; ``thinking`` / ``redacted_thinking`` blocks only in assistant messages, each
+exactly as this server sent it (the signature is checked against the text, the payload
+against those handed out); with thinking on, when the conversation ends in tool results, the
+assistant message they answer must start with a thinking block. Prompt caching: the placement
+rules of ``cache_control`` are checked, and usage reports cache reads and writes computed from
+the breakpoints (see :mod:`fakes.anthropic_cache`; ``server.cache`` holds the cached prefixes). Pass ``api_key=`` to also reject other keys (401), and ``models=`` to reject
 other model names (404).
 
 Inspect traffic with ``server.requests`` (every request) or ``server.message_bodies`` (the
@@ -58,7 +68,9 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from fakes.anthropic_cache import CacheRuleBroken, PromptCache
 from fakes.base import FakeServer, RecordedRequest, Reply, chunks
+from fakes.images import MEDIA_TYPES, image_problem
 from fakes.structured_rules import anthropic_problem
 
 DEFAULT_TEXT = "Hello from the fake Anthropic server."
@@ -124,6 +136,9 @@ class FakeAnthropicServer(FakeServer):
         self.fallback = fallback
         self._ids = 0
         self._id_lock = threading.Lock()
+        #: redacted_thinking payloads handed out (they must come back unchanged)
+        self.redacted_payloads: set[str] = set()
+        self.cache = PromptCache()
 
     # -- convenience API -------------------------------------------------------------------------
     def queue_text(self, text: str, **spec: Any) -> None:
@@ -199,6 +214,11 @@ class FakeAnthropicServer(FakeServer):
             body = request.body
             if self.validate:
                 validate_messages_body(body, models=self.models)
+                _validate_thinking(body, self.redacted_payloads)
+            with self.lock:
+                cached = self.cache.account(body)
+        except CacheRuleBroken as broken:
+            return RequestRejected(400, str(broken)).reply()
         except RequestRejected as rejected:
             return rejected.reply()
         spec = self.next_reply()
@@ -206,6 +226,9 @@ class FakeAnthropicServer(FakeServer):
             spec = self.fallback
         if isinstance(spec, Reply):
             return spec
+        if isinstance(spec, (str, dict)) and not _is_error(spec):
+            spec = {"text": spec} if isinstance(spec, str) else dict(spec)
+            spec["usage"] = {**cached, **(spec.get("usage") or {})}
         return self.render(spec, body)
 
     def _check_headers(self, headers: dict[str, str]) -> None:
@@ -260,6 +283,14 @@ class FakeAnthropicServer(FakeServer):
 
     def _message(self, spec: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         content: list[dict[str, Any]] = []
+        if spec.get("thinking"):
+            thought = spec["thinking"]
+            content.append({"type": "thinking", "thinking": thought, "signature": sign(thought)})
+        if spec.get("redacted_thinking"):
+            data = spec["redacted_thinking"]
+            with self.lock:
+                self.redacted_payloads.add(data)
+            content.append({"type": "redacted_thinking", "data": data})
         text = spec.get("text") or ""
         if text:
             content.append({"type": "text", "text": text})
@@ -299,7 +330,10 @@ class FakeAnthropicServer(FakeServer):
             **message,
             "content": [],
             "stop_reason": None,
-            "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1},
+            "usage": {
+                **{k: v for k, v in usage.items() if k != "output_tokens"},
+                "output_tokens": 1,
+            },
         }
         events: list[tuple[str, Any]] = [
             ("message_start", {"type": "message_start", "message": start}),
@@ -313,6 +347,15 @@ class FakeAnthropicServer(FakeServer):
                 pieces = [
                     {"type": "text_delta", "text": p} for p in chunks(block["text"], text_size)
                 ]
+            elif block["type"] == "thinking":
+                first = {"type": "thinking", "thinking": "", "signature": ""}
+                pieces = [
+                    {"type": "thinking_delta", "thinking": p}
+                    for p in chunks(block["thinking"], text_size)
+                ]
+                pieces.append({"type": "signature_delta", "signature": block["signature"]})
+            elif block["type"] == "redacted_thinking":
+                first, pieces = dict(block), []
             else:
                 first = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
                 # like the real API: an empty first piece, then the JSON cut anywhere
@@ -362,6 +405,82 @@ def _error_reply(spec: dict[str, Any]) -> Reply:
     if spec.get("retry_after") is not None:
         headers["retry-after"] = str(spec["retry_after"])
     return Reply.error(status, error_body(error_type, message), **headers)
+
+
+def _is_error(spec: Any) -> bool:
+    return isinstance(spec, dict) and bool(spec.get("error"))
+
+
+def sign(thinking: str) -> str:
+    """The signature this server gives a thinking text (checked when the block comes back)."""
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(b"fake-anthropic-thinking\0" + thinking.encode()).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _validate_thinking(body: dict[str, Any], payloads: set[str]) -> None:
+    """The extended-thinking rules (see the module docstring)."""
+    thinking = body.get("thinking")
+    enabled = False
+    if thinking is not None:
+        kind = thinking.get("type") if isinstance(thinking, dict) else None
+        if kind == "enabled":
+            budget = thinking.get("budget_tokens")
+            if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1024:
+                raise _bad(
+                    "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+                )
+            if budget >= body["max_tokens"]:
+                raise _bad("`max_tokens` must be greater than `thinking.budget_tokens`")
+            temperature = body.get("temperature")
+            if temperature is not None and temperature != 1:
+                raise _bad(
+                    "`temperature` may only be set to 1 when thinking is enabled or in "
+                    "interleaved thinking mode"
+                )
+            enabled = True
+        elif kind != "disabled":
+            raise _bad(
+                "thinking: Input tag does not match any of the expected tags: 'enabled', 'disabled'"
+            )
+    messages = body["messages"]
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for j, block in enumerate(content):
+            kind = block.get("type")
+            if kind not in ("thinking", "redacted_thinking"):
+                continue
+            spot = f"messages.{i}.content.{j}"
+            if message["role"] != "assistant":
+                raise _bad(f"{spot}: thinking blocks are only allowed in assistant messages")
+            if kind == "thinking":
+                text, signature = block.get("thinking"), block.get("signature")
+                if not isinstance(text, str) or not isinstance(signature, str):
+                    raise _bad(f"{spot}: thinking blocks need `thinking` and `signature`")
+                if signature != sign(text):
+                    raise _bad(f"{spot}: Invalid `signature` in `thinking` block")
+            elif block.get("data") not in payloads:
+                raise _bad(f"{spot}: Invalid `data` in `redacted_thinking` block")
+    last = messages[-1]
+    ends_in_results = (
+        last["role"] == "user"
+        and isinstance(last.get("content"), list)
+        and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in last["content"])
+    )
+    if enabled and ends_in_results and len(messages) >= 2:
+        blocks = messages[-2].get("content")
+        first = blocks[0].get("type") if isinstance(blocks, list) and blocks else "text"
+        if first not in ("thinking", "redacted_thinking"):
+            raise _bad(
+                f"messages.{len(messages) - 2}.content.0.type: Expected `thinking` or "
+                f"`redacted_thinking`, but found `{first}`. When `thinking` is enabled, a final "
+                "`assistant` message must start with a thinking block (preceeding the lastmost "
+                "set of `tool_use` and `tool_result` blocks)."
+            )
 
 
 def _estimate(body: dict[str, Any]) -> int:
@@ -508,6 +627,12 @@ def _validate_messages(messages: Any) -> None:
                     open_calls.add(call_id)
                 elif kind == "tool_result":
                     raise _bad(f"{spot}: tool_result blocks are only allowed in user messages")
+                elif (
+                    kind in ("thinking", "redacted_thinking")
+                    and j
+                    and blocks[j - 1]["type"] not in ("thinking", "redacted_thinking")
+                ):
+                    raise _bad(f"{spot}: thinking blocks must come before other content")
             is_last = i == len(messages) - 1
             if open_calls and is_last:
                 raise _bad(
@@ -550,6 +675,8 @@ def _validate_messages(messages: Any) -> None:
                 elif kind == "tool_use":
                     raise _bad(f"{spot}: tool_use blocks are only allowed in assistant messages")
                 else:
+                    if kind == "image":
+                        _check_image(block, spot)
                     seen_other = True
             missing = open_calls - answered
             if missing:
@@ -572,3 +699,16 @@ def _check_result_content(content: Any, where: str) -> None:
             raise _bad(f"{where}.content.{k}: Input should be a valid content block")
         if block["type"] == "text":
             _check_text(block, f"{where}.content.{k}")
+        elif block["type"] == "image":
+            _check_image(block, f"{where}.content.{k}")
+
+
+def _check_image(block: dict[str, Any], where: str) -> None:
+    source = block.get("source")
+    if not isinstance(source, dict) or source.get("type") != "base64":
+        raise _bad(f"{where}.source: an image source of type base64 is required")
+    if source.get("media_type") not in MEDIA_TYPES:
+        raise _bad(f"{where}.source.media_type: Input should be one of {', '.join(MEDIA_TYPES)}")
+    problem = image_problem(source.get("data"), source["media_type"])
+    if problem:
+        raise _bad(f"{where}.source: {problem}")

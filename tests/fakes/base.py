@@ -22,6 +22,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: Any  # parsed JSON, or raw text when not JSON
+    client_port: int | None = None  # the client's TCP port: one port for a reused connection
 
 
 @dataclass
@@ -65,7 +66,11 @@ class FakeServer:
                 except ValueError:
                     body = raw.decode("utf-8", "replace")
                 request = RecordedRequest(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    self.client_address[1],
                 )
                 with owner.lock:
                     owner.requests.append(request)

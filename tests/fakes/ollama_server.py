@@ -33,7 +33,9 @@ says what was wrong (also kept in :attr:`validation_errors`):
 - a ``tool`` message carries ``tool_name`` naming a call of the latest assistant message
   (stricter than Ollama, which would only give the model a worse prompt);
 - ``tools`` are ``{"type": "function", "function": {"name": ..., "parameters": {...}}}``, and
-  only models with the ``tools`` capability accept them (else 400 ``... does not support tools``).
+  only models with the ``tools`` capability accept them (else 400 ``... does not support tools``);
+- ``think`` is a boolean (a level only for gpt-oss) and only thinking models accept it; a
+  message's ``thinking`` is a string on an assistant message.
 
 Scripting: ``queue_text``, ``queue_tool_call``, ``queue_tool_calls``, ``queue_error`` (with an
 optional ``Retry-After``), ``queue_stream_error`` (an error line after some text), or
@@ -49,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fakes.base import FakeServer, RecordedRequest, Reply, chunks
+from fakes.images import image_problem
 from fakes.structured_rules import ollama_problem
 
 DEFAULT_REPLY = "Hello from the fake Ollama server."
@@ -66,6 +69,19 @@ class FakeModel:
     num_ctx: int | None = None  # a Modelfile ``PARAMETER num_ctx``
     tools: bool = True  # whether the model's template supports tools
     size: int = 2_019_393_189
+    #: whether the model can think (``think``); None: qwen3, deepseek-r1 and gpt-oss can
+    thinking: bool | None = None
+    vision: bool = False
+
+    def __post_init__(self) -> None:
+        if self.thinking is None:
+            self.thinking = self.name.split(":")[0] in ("qwen3", "deepseek-r1", "gpt-oss")
+
+    @property
+    def capabilities(self) -> list[str]:
+        """What ``/api/show`` reports in ``capabilities``."""
+        flags = [("tools", self.tools), ("thinking", self.thinking), ("vision", self.vision)]
+        return ["completion"] + [name for name, on in flags if on]
 
 
 @dataclass
@@ -137,17 +153,26 @@ class FakeOllamaServer(FakeServer):
         *,
         text: str = "",
         usage: tuple[int, int] | None = None,
+        thinking: str = "",
     ) -> None:
         """Answer the next chat request with one tool call (and optional text before it)."""
         self.queue_tool_calls(
-            [(name, arguments if arguments is not None else {})], text=text, usage=usage
+            [(name, arguments if arguments is not None else {})],
+            text=text,
+            usage=usage,
+            thinking=thinking,
         )
 
     def queue_tool_calls(
-        self, calls: list[tuple[str, Any]], *, text: str = "", usage: tuple[int, int] | None = None
+        self,
+        calls: list[tuple[str, Any]],
+        *,
+        text: str = "",
+        usage: tuple[int, int] | None = None,
+        thinking: str = "",
     ) -> None:
         """Answer the next chat request with several tool calls (one NDJSON chunk each)."""
-        self.queue(OllamaTurn(text=text, tool_calls=list(calls), usage=usage))
+        self.queue(OllamaTurn(text=text, tool_calls=list(calls), usage=usage, thinking=thinking))
 
     def queue_error(
         self, status: int, message: str | None = None, *, retry_after: float | None = None
@@ -218,7 +243,7 @@ class FakeOllamaServer(FakeServer):
         if model is None:
             return Reply.error(404, {"error": f"model '{name}' not found"})
         parameters = f"num_ctx                        {model.num_ctx}" if model.num_ctx else ""
-        capabilities = ["completion"] + (["tools"] if model.tools else [])
+        capabilities = model.capabilities
         return Reply(
             json_body={
                 "modelfile": f"FROM {model.name}\n",
@@ -310,6 +335,14 @@ def _check_chat(body: dict[str, Any], model: FakeModel) -> str | None:
             return f"tools[{index}]: function.parameters must be an object"
     if tools and not model.tools:
         return f"registry.ollama.ai/library/{model.name.split(':')[0]} does not support tools"
+    think = body.get("think")
+    if think is not None:
+        if not isinstance(think, bool) and think not in ("low", "medium", "high"):
+            return f"invalid think value: {think!r} (must be a boolean or low, medium, high)"
+        if think and not model.thinking:
+            return f'"{model.name.split(":")[0]}" does not support thinking'
+        if isinstance(think, str) and not model.name.startswith("gpt-oss"):
+            return f"think level {think!r} is only supported by gpt-oss models"
     messages = body.get("messages")
     if messages is None:
         return None  # the real server loads the model and answers with an empty message
@@ -324,6 +357,19 @@ def _check_chat(body: dict[str, Any], model: FakeModel) -> str | None:
             return (
                 f"messages[{index}]: invalid role {role!r}, must be one of {', '.join(VALID_ROLES)}"
             )
+        images = message.get("images")
+        if images is not None:
+            if not isinstance(images, list):
+                return f"messages[{index}].images: expected an array of base64 strings"
+            for number, data in enumerate(images):
+                problem = image_problem(data)
+                if problem:
+                    return f"messages[{index}].images[{number}]: {problem}"
+            if images and not model.vision:
+                return "this model is missing data required for image input"
+        thinking = message.get("thinking")
+        if thinking is not None and (role != "assistant" or not isinstance(thinking, str)):
+            return f"messages[{index}].thinking: only assistant messages carry thinking (a string)"
         content = message.get("content", "")
         if not isinstance(content, str):
             return (

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fakes.base import FakeServer, RecordedRequest, Reply, chunks
+from fakes.images import image_problem
 from fakes.structured_rules import openai_problem
 
 CHAT_PATH = "/v1/chat/completions"
@@ -150,6 +151,10 @@ class ChatReply:
     finish_reason: str | None = None
     model: str | None = None
     stream_error: str | None = None
+    #: reasoning sent as ``reasoning_content`` (as vLLM and DeepSeek do), before the content
+    reasoning: str = ""
+    #: prompt tokens reported as read from OpenAI's automatic cache
+    cached_tokens: int = 0
 
 
 @dataclass
@@ -203,10 +208,17 @@ class FakeOpenAIServer(FakeServer):
 
     # -- scripting -------------------------------------------------------------------------------
     def queue_text(
-        self, text: str, *, usage: tuple[int, int] | None = None, finish_reason: str | None = None
+        self,
+        text: str,
+        *,
+        usage: tuple[int, int] | None = None,
+        finish_reason: str | None = None,
+        reasoning: str = "",
     ) -> None:
-        """Queue a text answer."""
-        self.queue(ChatReply(text=text, usage=usage, finish_reason=finish_reason))
+        """Queue a text answer (``reasoning``: sent as ``reasoning_content`` first)."""
+        self.queue(
+            ChatReply(text=text, usage=usage, finish_reason=finish_reason, reasoning=reasoning)
+        )
 
     def queue_tool_call(
         self,
@@ -216,10 +228,11 @@ class FakeOpenAIServer(FakeServer):
         id: str | None = None,
         text: str = "",
         usage: tuple[int, int] | None = None,
+        reasoning: str = "",
     ) -> None:
         """Queue an answer with one tool call (``arguments`` as a dict, or a raw string)."""
         spec = ToolCallSpec(name, {} if arguments is None else arguments, id)
-        self.queue(ChatReply(text=text, tool_calls=[spec], usage=usage))
+        self.queue(ChatReply(text=text, tool_calls=[spec], usage=usage, reasoning=reasoning))
 
     def queue_tool_calls(
         self,
@@ -227,10 +240,11 @@ class FakeOpenAIServer(FakeServer):
         *,
         text: str = "",
         usage: tuple[int, int] | None = None,
+        reasoning: str = "",
     ) -> None:
         """Queue an answer with several tool calls: specs or ``(name, arguments)`` pairs."""
         specs = [c if isinstance(c, ToolCallSpec) else ToolCallSpec(*c) for c in calls]
-        self.queue(ChatReply(text=text, tool_calls=specs, usage=usage))
+        self.queue(ChatReply(text=text, tool_calls=specs, usage=usage, reasoning=reasoning))
 
     def queue_error(
         self,
@@ -348,11 +362,14 @@ class FakeOpenAIServer(FakeServer):
             completion = max(
                 1, (len(spec.text) + sum(len(c.arguments_text) for c in spec.tool_calls)) // 4
             )
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
         }
+        if spec.cached_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": spec.cached_tokens}
+        return usage
 
     def _envelope(self, spec: ChatReply, body: dict[str, Any], obj: str) -> dict[str, Any]:
         return {
@@ -375,6 +392,8 @@ class FakeOpenAIServer(FakeServer):
             "refusal": None,
             "annotations": [],
         }
+        if spec.reasoning:
+            message["reasoning_content"] = spec.reasoning
         if spec.tool_calls:
             message["tool_calls"] = [
                 {
@@ -414,6 +433,9 @@ class FakeOpenAIServer(FakeServer):
         events: list[tuple[str | None, Any]] = [
             (None, chunk({"role": "assistant", "content": "", "refusal": None}))
         ]
+        if spec.reasoning:
+            for piece in chunks(spec.reasoning, self.text_chunk_size):
+                events.append((None, chunk({"reasoning_content": piece})))
         if spec.text:
             for piece in chunks(spec.text, self.text_chunk_size):
                 events.append((None, chunk({"content": piece})))
@@ -563,6 +585,14 @@ def validate_chat_request(body: Any, *, strict_params: bool = True) -> None:
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
             "stream_options",
         )
+    effort = body.get("reasoning_effort")
+    if effort is not None and effort not in ("none", "minimal", "low", "medium", "high", "xhigh"):
+        raise RequestInvalid(
+            f"Invalid value: '{effort}'. Supported values are: 'none', 'minimal', 'low', "
+            "'medium', 'high', and 'xhigh'.",
+            "reasoning_effort",
+            "invalid_value",
+        )
     if body.get("temperature") is not None:
         _expect(body["temperature"], (int, float), "temperature", "a decimal")
         if not 0 <= body["temperature"] <= 2:
@@ -592,6 +622,21 @@ def _validate_content(value: Any, name: str) -> None:
         _expect(part, (dict,), f"{name}[{i}]", "an object")
         if part.get("type") == "text":
             _expect(part.get("text"), (str,), f"{name}[{i}].text", "a string")
+        elif part.get("type") == "image_url":
+            url = (part.get("image_url") or {}).get("url")
+            if not isinstance(url, str) or not url.startswith(("data:", "https://", "http://")):
+                raise RequestInvalid(f"Invalid '{name}[{i}].image_url.url'.", f"{name}[{i}]")
+            if url.startswith("data:"):
+                head, _, data = url.partition(";base64,")
+                problem = image_problem(data, head[5:])
+                if problem:
+                    raise RequestInvalid(f"{problem} ({name}[{i}])", f"{name}[{i}]")
+        else:
+            raise RequestInvalid(
+                f"Invalid value: '{part.get('type')}'. Supported values are: 'text', "
+                "'image_url', 'input_audio', 'refusal', 'audio', and 'file'.",
+                f"{name}[{i}].type",
+            )
 
 
 def _validate_message(index: int, message: Any) -> None:
@@ -629,6 +674,13 @@ def _validate_message(index: int, message: Any) -> None:
                 "missing_required_parameter",
             )
         _expect(call_id, (str,), f"{where}.tool_call_id", "a string")
+    if "reasoning_content" in message:  # as DeepSeek answers it
+        raise RequestInvalid(
+            f"The reasoning_content is an intermediate result for display purposes only and "
+            f"will not be included in the context for inference. Please remove the "
+            f"reasoning_content from your message to reduce network traffic. ({where})",
+            f"{where}.reasoning_content",
+        )
     if role == "assistant":
         calls = message.get("tool_calls")
         if content is None and calls is None:

@@ -13,6 +13,10 @@ Anthropic's rules, and what this module does about each:
   hand-written sessions) are made portable with :func:`allos_core.providers.portable_call_id`,
   on the call and on its result alike, so they still match; repeated ids are told apart.
 - No empty text blocks: empty or whitespace-only text is dropped.
+- Reasoning made by Claude goes back byte for byte: a signed ``thinking`` block (or a
+  ``redacted_thinking`` one) before the text and tool calls of its message, as the API requires
+  in a tool loop with extended thinking. Reasoning from other providers, or thinking that lost
+  its signature, is dropped: Claude cannot verify it.
 
 Defensive repairs keep a request valid even for a conversation that is not (an interrupted run):
 a call left without a result is answered with an error result, and a result that answers no call
@@ -32,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_core.messages import Message
     from allos_core.providers import ToolSchema
 
+PROVIDER = "anthropic"
 #: text of the user turn put in front of a conversation that starts with the assistant
 LEADING_USER_TEXT = "(continuing an earlier conversation)"
 #: content of the error result given to a tool call that has no result
@@ -84,6 +89,11 @@ def _turn(message: Message) -> Turn:
         if part.type == "text":
             if part.text.strip():
                 blocks.append(_text(part.text))
+        elif part.type == "reasoning":
+            if role == "assistant" and part.provider == PROVIDER:
+                thinking = reasoning_block(part)
+                if thinking is not None:
+                    blocks.append(thinking)
         elif part.type == "tool_call":
             if role == "assistant":
                 blocks.append(
@@ -98,15 +108,41 @@ def _turn(message: Message) -> Turn:
                 )
             else:  # a tool call outside an assistant message cannot be sent as one
                 blocks.append(_text(f"[tool call {part.name}: {part.arguments}]"))
+        elif part.type == "image":
+            blocks.append(image_block(part))
         elif part.type == "tool_result":
             block: Block = {"type": "tool_result", "tool_use_id": part.call_id}
-            if part.content:
+            if part.images:
+                content: list[Block] = [_text(part.content)] if part.content.strip() else []
+                block["content"] = content + [image_block(image) for image in part.images]
+            elif part.content:
                 block["content"] = part.content
             if part.is_error:
                 block["is_error"] = True
             block["_name"] = part.name  # kept for the text fallback, removed before sending
             blocks.append(block)
     return {"role": role, "content": blocks}
+
+
+def image_block(part: Any) -> Block:
+    """An image part as an Anthropic base64 image block."""
+    source = {"type": "base64", "media_type": part.media_type, "data": part.data}
+    return {"type": "image", "source": source}
+
+
+def reasoning_block(part: Any) -> Block | None:
+    """A Claude reasoning part as the block it came in, or None if it cannot be sent back."""
+    if part.redacted:
+        return {"type": "redacted_thinking", "data": part.redacted}
+    if part.signature:
+        return {"type": "thinking", "thinking": part.text, "signature": part.signature}
+    return None
+
+
+def starts_with_thinking(turn: Turn) -> bool:
+    """Whether an assistant turn starts with a (redacted) thinking block."""
+    content = turn.get("content") or []
+    return bool(content) and content[0].get("type") in ("thinking", "redacted_thinking")
 
 
 def _merge(turns: list[Turn]) -> list[Turn]:
@@ -195,4 +231,7 @@ def _orphan_text(block: Block, name: str) -> Block:
     label = f"result of tool {name}" if name else "tool result"
     if block.get("is_error"):
         label += " (error)"
-    return _text(f"[{label}]\n{block.get('content', '')}")
+    content = block.get("content", "")
+    if isinstance(content, list):  # text and images: the text only
+        content = "".join(b.get("text", "") for b in content)
+    return _text(f"[{label}]\n{content}")

@@ -14,13 +14,17 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from allos_anthropic import models
+from allos_anthropic.cache import add_cache_breakpoints
 from allos_anthropic.errors import API_KEY_ENV, missing_key_error, translate_error
 from allos_anthropic.mapping import to_anthropic, tools_to_anthropic
 from allos_anthropic.responses import StreamAssembler, parse_message
 from allos_anthropic.structured import output_params
+from allos_anthropic.thinking import apply_thinking
+from allos_core.clients import LoopBoundClient
 from allos_core.errors import ProviderConnectionError
 from allos_core.providers import (
     Capabilities,
+    ModelInfo,
     ModelRequest,
     ModelResponse,
     Provider,
@@ -47,7 +51,10 @@ class AnthropicProvider(Provider):
     https://api.anthropic.com), ``timeout``, ``max_retries``, ``temperature``, ``max_tokens``
     (always sent, as the API requires: default per model, usually 8192). Any other option
     (``top_k``, ``top_p``, ``stop_sequences``, ``metadata``, ``thinking``, ``tool_choice``, ...)
-    is passed to the API as it is.
+    is passed to the API as it is. ``think`` (an effort or a token budget) turns on extended
+    thinking; Claude's signed thinking blocks are kept in the conversation and sent back.
+    ``cache`` (default true) marks the tools, the system prompt and the end of the
+    conversation for prompt caching (see :mod:`allos_anthropic.cache`); false turns it off.
     """
 
     name: ClassVar[str] = "anthropic"
@@ -73,7 +80,7 @@ class AnthropicProvider(Provider):
             "/"
         )
         self._credentials()  # a missing key is a configuration error, found before any request
-        self._client: Any = None
+        self._client = LoopBoundClient(self._make_client)
 
     # -- configuration --------------------------------------------------------------------------
     def _credentials(self) -> dict[str, Any]:
@@ -97,18 +104,19 @@ class AnthropicProvider(Provider):
     @property
     def client(self) -> Any:
         """The one ``AsyncAnthropic`` client of this provider, built (and the SDK imported) on first use."""
-        if self._client is None:
-            credentials = self._credentials()
-            from anthropic import AsyncAnthropic
+        return self._client.get()
 
-            # credentials and base_url are always explicit, so the SDK reads no profile files
-            self._client = AsyncAnthropic(
-                **credentials,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-            )
-        return self._client
+    def _make_client(self) -> Any:
+        credentials = self._credentials()
+        from anthropic import AsyncAnthropic
+
+        # credentials and base_url are always explicit, so the SDK reads no profile files
+        return AsyncAnthropic(
+            **credentials,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
 
     def _secret(self) -> str | None:
         return self.api_key or os.environ.get(API_KEY_ENV) or os.environ.get(AUTH_TOKEN_ENV)
@@ -145,6 +153,9 @@ class AnthropicProvider(Provider):
         for key, value in {**self.options, **request.options}.items():
             if value is not None and key not in ("model", "messages", "stream"):
                 params[key] = value
+        apply_thinking(params, self.think)
+        if self.cache:
+            add_cache_breakpoints(params)
         return params
 
     def _create_kwargs(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -214,8 +225,28 @@ class AnthropicProvider(Provider):
         except Exception as exc:
             raise self._error(exc) from None
 
+    async def model_info(self) -> ModelInfo | None:
+        """Every Claude model takes tools and images."""
+        return ModelInfo(self.model, models.context_window(self.model), tools=True, vision=True)
+
+    async def describe_models(self) -> list[ModelInfo]:
+        """The models API, with context windows from Allos's table (every Claude takes tools
+        and images)."""
+        try:
+            listed = [info async for info in self.client.models.list()]
+        except Exception as exc:
+            raise self._error(exc) from None
+        return [
+            ModelInfo(
+                info.id,
+                context_window=models.context_window(info.id),
+                tools=True,
+                vision=True,
+                name=getattr(info, "display_name", "") or "",
+            )
+            for info in listed
+        ]
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
+        await self._client.aclose()

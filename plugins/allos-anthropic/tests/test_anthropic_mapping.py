@@ -257,7 +257,7 @@ async def test_hard_conversation_accepted_by_validating_server(server, provider)
     async for _ in provider.stream(request):
         pass
     body = server.last_body
-    assert body["system"] == "You are a coding agent.\n\nBe brief."
+    assert [block["text"] for block in body["system"]] == ["You are a coding agent.\n\nBe brief."]
     assert body["max_tokens"] == 8192
     assert [m["role"] for m in body["messages"]] == [
         "user",

@@ -38,7 +38,13 @@ async def test_complete_text(server, provider):
     assert response.message.usage == response.usage
     body = server.last_body
     assert body["model"] == provider.model
-    assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    # the end of the conversation carries a cache breakpoint (caching is on by default)
+    assert body["messages"] == [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}],
+        }
+    ]
     assert "stream" not in body or body["stream"] is False
 
 
@@ -64,6 +70,7 @@ async def test_complete_tool_call(server, provider):
             "name": "read_file",
             "description": "Read a file",
             "input_schema": READ_FILE.parameters,
+            "cache_control": {"type": "ephemeral"},
         }
     ]
 

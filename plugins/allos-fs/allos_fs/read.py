@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import IO, TYPE_CHECKING
 
+from allos_core.images import MAX_IMAGE_BYTES, ImageError, image_from_bytes, sniff_image
 from allos_core.tools import ToolContext, ToolResult, run_in_thread
 from allos_fs.base import PathTool, resolve
 from allos_fs.files import SNIFF_BYTES, FileToolError, looks_binary, open_regular
@@ -32,7 +33,9 @@ class ReadFile(PathTool):
         f"{MAX_LINES} lines or {MAX_CHARS // 1000} KB, and lines longer than {MAX_LINE_CHARS} "
         "characters are cut. When the output is cut, its last line says so and gives the "
         "start_line to pass to read the rest. Use start_line and end_line (1-based, inclusive) "
-        "to read part of a large file. Binary files are refused; for a folder use list_directory."
+        "to read part of a large file. Binary files are refused, except images (PNG, JPEG, GIF, "
+        "WebP), which are shown to you when you can see images; for a folder use "
+        "list_directory."
     )
     Args = "allos_fs.args:ReadFileArgs"  # imported on first use: loading plugins stays cheap
     read_only = True
@@ -50,6 +53,9 @@ class ReadFile(PathTool):
         fd = open_regular(context.fs, rel)
         with os.fdopen(fd, "rb") as handle:
             head = handle.read(SNIFF_BYTES)
+            if sniff_image(head) is not None:
+                handle.seek(0)
+                return _image(handle, rel, context)
             if looks_binary(head):
                 raise FileToolError(
                     f"{rel} looks like a binary file (it contains NUL bytes); read_file only "
@@ -57,6 +63,29 @@ class ReadFile(PathTool):
                 )
             handle.seek(0)
             return _render(handle, rel, start, end)
+
+
+def _image(handle: IO[bytes], rel: str, context: ToolContext) -> ToolResult:
+    """An image file: attached for a model that can see images, else a clear refusal."""
+    media_type = sniff_image(handle.read(16))
+    if context.vision is not True:
+        why = "cannot see images" if context.vision is False else "may not see images"
+        raise FileToolError(
+            f"{rel} is an image ({media_type}); the model {why}, so it was not sent. "
+            "Ask the user to describe it, or use a model with vision"
+        )
+    handle.seek(0)
+    data = handle.read(MAX_IMAGE_BYTES + 1)
+    try:
+        image = image_from_bytes(data, where=rel)
+    except ImageError as exc:
+        raise FileToolError(str(exc)) from None
+    size = len(data)
+    return ToolResult(
+        content=f"{rel}: {media_type} image, {size:,} bytes (attached)",
+        images=[image],
+        metadata={"summary": f"{media_type} image, {size:,} bytes"},
+    )
 
 
 def _render(handle: IO[bytes], rel: str, start: int, end: int | None) -> ToolResult:

@@ -9,7 +9,9 @@ Ollama's differences from OpenAI-style APIs, handled here:
   results are matched to calls by order. Ids in the conversation (from OpenAI or Anthropic) are
   simply not sent; ids for Ollama's calls are generated with ``new_tool_call_id``;
 - generation settings live in ``options`` (``temperature``, ``num_predict``, ``num_ctx``, ...),
-  while a few settings (``keep_alive``, ``think``, ``format``) are top-level request keys.
+  while a few settings (``keep_alive``, ``think``, ``format``) are top-level request keys;
+- reasoning arrives in ``message.thinking`` and goes back the same way on the assistant messages
+  Ollama wrote; reasoning from other providers is not sent.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from allos_core.messages import Message, ToolCallPart, Usage
     from allos_core.providers import ModelRequest, ToolSchema
 
+PROVIDER = "ollama"
 #: options that are top-level keys of a chat request rather than entries of ``options``
 TOP_LEVEL_KEYS = frozenset({"keep_alive", "think", "format", "logprobs", "top_logprobs"})
 
@@ -43,13 +46,28 @@ def to_ollama_messages(messages: Iterable[Message]) -> list[dict[str, Any]]:
     wire: list[dict[str, Any]] = []
     for message in messages:
         if message.role == "tool":
-            for result in message.tool_results_parts:
+            results = message.tool_results_parts
+            for result in results:
                 content = result.content
                 if result.is_error and not content.lower().startswith("error"):
                     content = f"Error: {content}"
                 wire.append({"role": "tool", "content": content, "tool_name": result.name})
+            shown = [image.data for result in results for image in result.images]
+            if shown:  # as a user message after the results, like the other providers
+                names = ", ".join(dict.fromkeys(r.name for r in results if r.images))
+                wire.append(
+                    {"role": "user", "content": f"[images returned by {names}]", "images": shown}
+                )
             continue
         entry: dict[str, Any] = {"role": message.role, "content": message.text}
+        if message.role == "user" and message.images:
+            entry["images"] = [image.data for image in message.images]
+        if message.role == "assistant":
+            thinking = "".join(
+                p.text for p in message.reasoning if p.provider == PROVIDER and p.text
+            )
+            if thinking:
+                entry["thinking"] = thinking
         calls = message.tool_calls if message.role == "assistant" else []
         if calls:
             entry["tool_calls"] = [_call_to_wire(call) for call in calls]
@@ -142,6 +160,7 @@ def chat_arguments(
     temperature: float | None,
     max_tokens: int | None,
     stream: bool,
+    think: Any = None,
 ) -> dict[str, Any]:
     """Keyword arguments for ``AsyncClient.chat``.
 
@@ -174,9 +193,27 @@ def chat_arguments(
     }
     if request.tools:
         arguments["tools"] = to_ollama_tools(request.tools)
+    if think is not None and "think" not in arguments:
+        arguments["think"] = think_value(model, think)
     if options:
         arguments["options"] = options
     return arguments
+
+
+def think_value(model: str, think: Any) -> bool | str:
+    """Ollama's ``think`` for the neutral option: a level for gpt-oss models, else true/false."""
+    from allos_core.thinking import parse_think
+
+    setting = parse_think(think)
+    if setting is None:
+        return False
+    return setting.effort if "gpt-oss" in model else True
+
+
+def thinking_of(message: Any) -> str:
+    """The ``thinking`` text of a (possibly partial) response message."""
+    value = _field(message, "thinking") if message is not None else None
+    return value if isinstance(value, str) else ""
 
 
 # -- response -----------------------------------------------------------------------------------

@@ -6,16 +6,20 @@ this module is imported.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from allos_core.clients import LoopBoundClient
 from allos_core.providers import (
     Capabilities,
+    ModelInfo,
     ModelRequest,
     ModelResponse,
     Provider,
     ProviderStatus,
+    ReasoningDelta,
     StreamDone,
     StreamEvent,
     TextDelta,
@@ -32,6 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover - the conversation model imports pydantic
 
 #: timeout of the reachability check in :meth:`OllamaProvider.status`, in seconds
 STATUS_TIMEOUT = 0.75
+#: the context Allos asks for when neither ``num_ctx`` nor the Modelfile sets one: Ollama's own
+#: default (a few thousand tokens) silently cuts tool schemas and long histories
+DEFAULT_NUM_CTX = 32768
 
 _NUM_CTX = re.compile(r"^\s*num_ctx\s+(\d+)\s*$", re.MULTILINE)
 
@@ -43,8 +50,10 @@ class OllamaProvider(Provider):
     ``timeout`` (seconds); ``max_retries`` (the SDK has no retries of its own: 429, 5xx, timeouts
     and connection failures are retried here with back-off, honouring ``Retry-After``);
     ``retry_base_delay`` (first back-off, seconds); ``temperature``; ``max_tokens`` (Ollama's
-    ``num_predict``). Any other option is passed through: ``keep_alive``, ``think``, ``format``
-    as request keys, everything else (``num_ctx``, ``top_p``, ``seed``...) inside ``options``.
+    ``num_predict``); ``think`` (true, an effort or a budget: Ollama's ``think``; the model's
+    ``thinking`` is kept as reasoning and sent back). Any other option is passed through:
+    ``keep_alive``, ``format`` as request keys, everything else (``num_ctx``, ``top_p``,
+    ``seed``...) inside ``options``.
     ``api_key`` is only needed for a hosted server behind a bearer token (the SDK also reads
     ``OLLAMA_API_KEY``).
     """
@@ -68,8 +77,9 @@ class OllamaProvider(Provider):
         import asyncio
 
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
-        self._client: Any = None
+        self._client = LoopBoundClient(self._make_client)
         self._context_window: int | None = None
+        self._shown: Any = None  # the model's /api/show answer, once asked
 
     def __repr__(self) -> str:
         return f"OllamaProvider(model={self.model!r}, host={self.host!r})"
@@ -78,23 +88,22 @@ class OllamaProvider(Provider):
     @property
     def client(self) -> Any:
         """The ``ollama.AsyncClient`` of this provider (built on first use, then reused)."""
-        if self._client is None:
-            import ollama
+        return self._client.get()
 
-            headers = {"authorization": f"Bearer {self.api_key}"} if self.api_key else None
-            self._client = ollama.AsyncClient(
-                host=self.host,
-                timeout=self.timeout,
-                headers=headers,
-                event_hooks={"response": [ollama_errors.remember_retry_after]},
-            )
-        return self._client
+    def _make_client(self) -> Any:
+        import ollama
+
+        headers = {"authorization": f"Bearer {self.api_key}"} if self.api_key else None
+        return ollama.AsyncClient(
+            host=self.host,
+            timeout=self.timeout,
+            headers=headers,
+            event_hooks={"response": [ollama_errors.remember_retry_after]},
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
+        await self._client.aclose()
 
     def _error(self, exc: BaseException, retry_after: float | None = None) -> Exception:
         return ollama_errors.translate(
@@ -120,6 +129,14 @@ class OllamaProvider(Provider):
             sleep=self.sleep,
         )
 
+    async def _planned_arguments(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
+        """The chat arguments, with ``num_ctx`` set to the window Allos plans with."""
+        arguments = self._chat_arguments(request, stream=stream)
+        window = await self.context_window()
+        if window:
+            arguments.setdefault("options", {})["num_ctx"] = window
+        return arguments
+
     def _chat_arguments(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
         arguments = mapping.chat_arguments(
             model=self.model,
@@ -128,13 +145,19 @@ class OllamaProvider(Provider):
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             stream=stream,
+            think=self.think,
         )
         if request.output is not None and not request.output.tool:
             arguments["format"] = request.output.schema  # Ollama's structured outputs
         return arguments
 
     def _response(
-        self, text: str, calls: list[ToolCallPart], final: Any, model: str | None
+        self,
+        text: str,
+        calls: list[ToolCallPart],
+        final: Any,
+        model: str | None,
+        thinking: str = "",
     ) -> ModelResponse:
         usage = mapping.usage_from(final) if final is not None else mapping.usage_from({})
         model = model or self.model
@@ -143,6 +166,10 @@ class OllamaProvider(Provider):
         message = Message.assistant(
             text, calls, provider=self.name, model=model, usage=usage.model_copy()
         )
+        if thinking:
+            from allos_core.messages import ReasoningPart
+
+            message.parts.insert(0, ReasoningPart(text=thinking, provider=self.name))
         done_reason = getattr(final, "done_reason", None) if final is not None else None
         return ModelResponse(
             message=message,
@@ -154,11 +181,12 @@ class OllamaProvider(Provider):
     # -- chat --------------------------------------------------------------------------------------
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Send ``request`` (``stream=False``) and return the whole answer."""
-        arguments = self._chat_arguments(request, stream=False)
+        arguments = await self._planned_arguments(request, stream=False)
         response = await self._with_retries(lambda: self.client.chat(**arguments))
         message = response.message
         calls = mapping.calls_from_message(message)
-        return self._response(message.content or "", calls, response, response.model)
+        thinking = mapping.thinking_of(message)
+        return self._response(message.content or "", calls, response, response.model, thinking)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Stream ``request``: text deltas, one :class:`ToolCallDelta` per tool call, then done.
@@ -166,7 +194,7 @@ class OllamaProvider(Provider):
         Ollama sends each tool call whole (possibly one per chunk); they are gathered in order.
         Only opening the stream is retried: once text has been yielded, a failure is raised.
         """
-        arguments = self._chat_arguments(request, stream=True)
+        arguments = await self._planned_arguments(request, stream=True)
         opened: dict[str, Any] = {}
 
         async def open_stream() -> Any:
@@ -180,6 +208,7 @@ class OllamaProvider(Provider):
         first = await self._with_retries(open_stream)
         iterator = opened["iterator"]
         text_parts: list[str] = []
+        thinking_parts: list[str] = []
         calls: list[ToolCallPart] = []
         final: Any = None
         model: str | None = None
@@ -187,6 +216,10 @@ class OllamaProvider(Provider):
             chunk = first
             while chunk is not None:
                 model = chunk.model or model
+                thought = mapping.thinking_of(chunk.message)
+                if thought:
+                    thinking_parts.append(thought)
+                    yield ReasoningDelta(thought)
                 content = chunk.message.content if chunk.message is not None else None
                 if content:
                     text_parts.append(content)
@@ -201,6 +234,10 @@ class OllamaProvider(Provider):
                     calls.append(call)
                 if chunk.done:
                     final = chunk
+                    # read to the end of the body, so the connection goes back to the pool
+                    with contextlib.suppress(Exception):
+                        async for _ in iterator:
+                            pass
                     break
                 try:
                     chunk = await iterator.__anext__()
@@ -210,31 +247,63 @@ class OllamaProvider(Provider):
                     raise self._error(exc) from exc
         finally:
             await iterator.aclose()
-        yield StreamDone(self._response("".join(text_parts), calls, final, model))
+        thinking = "".join(thinking_parts)
+        yield StreamDone(self._response("".join(text_parts), calls, final, model, thinking))
 
     # -- model information -------------------------------------------------------------------------
     async def context_window(self) -> int | None:
-        """The context window from ``/api/show``, or None when the server cannot tell.
+        """The window Allos plans with, and sends as ``num_ctx`` on every request.
 
-        A ``num_ctx`` option (yours, else the model's Modelfile parameter) is what Ollama actually
-        uses, capped at the model's trained ``<arch>.context_length``.
+        The ``num_ctx`` option (``[providers.ollama] num_ctx``), else the model's Modelfile
+        parameter, else :data:`DEFAULT_NUM_CTX`, capped at the model's trained
+        ``<arch>.context_length`` from ``/api/show``. None when the server cannot tell (the
+        request then goes without ``num_ctx``).
         """
         if self._context_window is not None:
             return self._context_window
-        try:
-            shown = await self.client.show(self.model)
-        except Exception:
+        shown = await self.show()
+        if shown is None:
             return None
         trained = _context_length(shown.modelinfo or {})
-        num_ctx = _option_num_ctx(self.options) or _parameter_num_ctx(shown.parameters or "")
-        window = min(num_ctx, trained) if num_ctx and trained else (num_ctx or trained)
+        num_ctx = (
+            _option_num_ctx(self.options)
+            or _parameter_num_ctx(shown.parameters or "")
+            or DEFAULT_NUM_CTX
+        )
+        window = min(num_ctx, trained) if trained else num_ctx
         self._context_window = window
         return window
+
+    async def show(self) -> Any:
+        """The model's ``/api/show`` answer (asked once), or None when it cannot be had."""
+        if self._shown is None:
+            try:
+                self._shown = await self.client.show(self.model)
+            except Exception:
+                return None
+        return self._shown
 
     async def list_models(self) -> list[str]:
         """The models the server has pulled (``/api/tags``)."""
         listed = await self._with_retries(lambda: self.client.list())
         return [model.model for model in listed.models if model.model]
+
+    async def describe_models(self) -> list[ModelInfo]:
+        """``/api/tags``, and for each model ``/api/show``: trained context and capabilities."""
+        infos = []
+        for name in await self.list_models():
+            try:
+                shown = await self.client.show(name)
+            except Exception:
+                infos.append(ModelInfo(name))
+                continue
+            infos.append(_info(name, shown))
+        return infos
+
+    async def model_info(self) -> ModelInfo | None:
+        """The configured model's capabilities from ``/api/show`` (None if it cannot tell)."""
+        shown = await self.show()
+        return None if shown is None else _info(self.model, shown)
 
     @classmethod
     def status(cls, **options: Any) -> ProviderStatus:
@@ -260,6 +329,19 @@ class OllamaProvider(Provider):
         if not any(_same_model(name, model) for name in names):
             detail += f" ({model} not pulled: `ollama pull {model}`)"
         return ProviderStatus(True, detail)
+
+
+def _info(name: str, shown: Any) -> ModelInfo:
+    capabilities = getattr(shown, "capabilities", None)
+    known = capabilities is not None
+    flags = set(capabilities or ())
+    return ModelInfo(
+        name,
+        context_window=_context_length(getattr(shown, "modelinfo", None) or {}),
+        tools=("tools" in flags) if known else None,
+        thinking=("thinking" in flags) if known else None,
+        vision=("vision" in flags) if known else None,
+    )
 
 
 def _context_length(model_info: dict[str, Any]) -> int | None:

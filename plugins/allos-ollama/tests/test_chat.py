@@ -41,7 +41,7 @@ async def test_complete_returns_text_usage_and_provenance(server: FakeOllamaServ
     assert body["model"] == "llama3.2"
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     assert body["messages"][0]["content"] == "Be brief."
-    assert "options" not in body
+    assert body["options"] == {"num_ctx": 32768}  # the window Allos plans with, always sent
 
 
 async def test_default_reply_when_nothing_is_queued(server: FakeOllamaServer, make_provider):

@@ -21,8 +21,9 @@ def show_requests(server: FakeOllamaServer) -> int:
 async def test_context_window_from_api_show_is_cached(server: FakeOllamaServer, make_provider):
     provider = make_provider("llama3.2")
 
-    assert await provider.context_window() == 131072
-    assert await provider.context_window() == 131072
+    # no num_ctx anywhere: Allos's default for tool use, below the trained 131072
+    assert await provider.context_window() == 32768
+    assert await provider.context_window() == 32768
     assert show_requests(server) == 1
     assert server.requests[-1].body == {"model": "llama3.2"}
 

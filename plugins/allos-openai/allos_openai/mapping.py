@@ -11,7 +11,10 @@ Outgoing: ``system`` messages keep the system role; an assistant message becomes
 generated for one that gives none) still pair a call with its result.
 
 Incoming: text, tool calls (invalid JSON arguments become calls marked with ``parse_error``, never
-an exception), a normalised finish reason and usage.
+an exception), a normalised finish reason and usage, and the reasoning that OpenAI-compatible
+servers send as ``reasoning_content`` (vLLM, DeepSeek, llama.cpp) or ``reasoning`` (OpenRouter,
+newer vLLM), kept as a reasoning part. Reasoning is never sent back: Chat Completions has no
+field for it (DeepSeek refuses ``reasoning_content`` in input messages).
 """
 
 from __future__ import annotations
@@ -114,11 +117,25 @@ def message_to_wire(message: Message) -> list[dict[str, Any]]:
                 "content": content,
             }
         )
+    shown = [image for result in results for image in result.images]
+    if shown:  # tool messages carry only text: the images follow in a user message
+        names = ", ".join(dict.fromkeys(r.name for r in results if r.images))
+        wire.append(_user_with_images(f"[images returned by {names}]", shown))
     if role == "system":
         wire.append({"role": "system", "content": text})
+    elif message.images and role == "user":
+        wire.append(_user_with_images(text, message.images))
     elif text or (role == "user" and not results):
         wire.append({"role": "user", "content": text})
     return wire
+
+
+def _user_with_images(text: str, images: list[Any]) -> dict[str, Any]:
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    for image in images:
+        url = f"data:{image.media_type};base64,{image.data}"
+        content.append({"type": "image_url", "image_url": {"url": url}})
+    return {"role": "user", "content": content}
 
 
 def tools_to_wire(tools: list[ToolSchema]) -> list[dict[str, Any]]:
@@ -155,10 +172,13 @@ def usage_from_wire(usage: Any) -> Usage | None:
 
     if not isinstance(usage, dict):
         return None
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
     return Usage(
         input_tokens=int(usage.get("prompt_tokens") or 0),
         output_tokens=int(usage.get("completion_tokens") or 0),
         requests=1,
+        cache_read_tokens=int(cached or 0),
     )
 
 
@@ -168,11 +188,14 @@ def build_response(
     finish_reason: str | None,
     usage: Usage,
     model: str,
+    reasoning: str = "",
 ) -> ModelResponse:
     """The neutral :class:`ModelResponse` for an assembled answer."""
-    from allos_core.messages import Message
+    from allos_core.messages import Message, ReasoningPart
 
     message = Message.assistant(text, calls, provider=PROVIDER, model=model, usage=usage)
+    if reasoning:
+        message.parts.insert(0, ReasoningPart(text=reasoning, provider=PROVIDER))
     return ModelResponse(
         message=message,
         usage=usage,
@@ -190,6 +213,12 @@ def text_of(content: Any) -> str:
             part.get("text") or "" for part in content if isinstance(part, dict) and "text" in part
         )
     return ""
+
+
+def reasoning_of(message: dict[str, Any]) -> str:
+    """The reasoning text of a response message or stream delta (empty when there is none)."""
+    value = message.get("reasoning_content") or message.get("reasoning")
+    return value if isinstance(value, str) else ""
 
 
 def calls_from_message(message: dict[str, Any]) -> list[Any]:
@@ -212,6 +241,7 @@ class StreamAssembler:
 
     def __init__(self) -> None:
         self.text: list[str] = []
+        self.reasoning: list[str] = []
         self.calls: dict[int, dict[str, Any]] = {}
         self.finish_reason: str | None = None
         self.usage: Any = None

@@ -131,8 +131,11 @@ def count_tokens(model: str, messages: list[Message], tools: list[ToolSchema] | 
             elif part.type == "tool_call":
                 arguments = part.raw_arguments or json.dumps(part.arguments)
                 total += 3 + len(encoding.encode(part.name + arguments, disallowed_special=()))
-            else:
+            elif part.type == "tool_result":
                 total += 3 + len(encoding.encode(part.content, disallowed_special=()))
+                total += 1600 * len(part.images)
+            elif part.type == "image":
+                total += 1600
     for schema in tools or ():
         text = schema.name + schema.description + json.dumps(schema.parameters)
         total += 8 + len(encoding.encode(text, disallowed_special=()))

@@ -16,19 +16,23 @@ import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from allos_core.clients import LoopBoundClient
 from allos_core.errors import AuthenticationError, MissingKeyError, ProviderError
 from allos_core.providers import (
     Capabilities,
+    ModelInfo,
     ModelRequest,
     ModelResponse,
     Provider,
     ProviderStatus,
+    ReasoningDelta,
     StreamDone,
     StreamEvent,
     TextDelta,
     ToolCallDelta,
     ToolSchema,
 )
+from allos_core.thinking import parse_think
 from allos_openai import errors as _errors
 from allos_openai import mapping, models, structured
 from allos_openai.urls import DEFAULT_BASE_URL, display_url, is_openai_host
@@ -47,8 +51,10 @@ class OpenAIProvider(Provider):
     (default ``$OPENAI_API_KEY``), ``base_url`` (default ``$OPENAI_BASE_URL``, else OpenAI),
     ``timeout`` (seconds), ``max_retries``, ``temperature``, ``max_tokens``, ``context_window``
     (override the built-in table), ``organization``, ``project``, ``default_headers``,
-    ``stream_usage`` (ask for usage in streams; default true). Any other option (``top_p``,
-    ``seed``, ``reasoning_effort``, ``tool_choice``...) is sent as is in the request body.
+    ``stream_usage`` (ask for usage in streams; default true), ``think`` (an effort or token
+    budget, sent as ``reasoning_effort``), ``vision`` (whether the model sees images, for
+    OpenAI-compatible servers; OpenAI's own models do). Any other option (``top_p``, ``seed``,
+    ``reasoning_effort``, ``tool_choice``...) is sent as is in the request body.
     """
 
     name = "openai"
@@ -78,6 +84,7 @@ class OpenAIProvider(Provider):
         project: str | None = None,
         default_headers: dict[str, str] | None = None,
         stream_usage: bool = True,
+        vision: bool | None = None,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -112,13 +119,13 @@ class OpenAIProvider(Provider):
         self.project = project
         self.default_headers = dict(default_headers or {})
         self.stream_usage = stream_usage
+        self.vision = vision
         self._context_window = context_window
         # OpenAI's newer models reject max_tokens; compatible servers widely know only max_tokens
         self._max_tokens_param = (
             "max_completion_tokens" if is_openai_host(self.base_url) else "max_tokens"
         )
-        self._client: Any = None
-        self._client_loop: Any = None  # the event loop the client belongs to
+        self._client = LoopBoundClient(self._make_client)
         self._stream_cls: Any = None
         self._wire_cache = mapping.WireCache()
 
@@ -127,25 +134,22 @@ class OpenAIProvider(Provider):
 
     # -- the SDK client ------------------------------------------------------------------------
     def _get_client(self) -> Any:
-        """The provider's one ``AsyncOpenAI`` client (a new one if the event loop changed)."""
-        import asyncio
+        """The provider's one ``AsyncOpenAI`` client (see :class:`LoopBoundClient`)."""
+        return self._client.get()
 
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            import openai
+    def _make_client(self) -> Any:
+        import openai
 
-            self._stream_cls = openai.AsyncStream[object]  # chunks as plain dicts
-            self._client = openai.AsyncOpenAI(
-                api_key=self.api_key,
-                base_url=self.base_url,
-                organization=self.organization,
-                project=self.project,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                default_headers=self.default_headers or None,
-            )
-            self._client_loop = loop
-        return self._client
+        self._stream_cls = openai.AsyncStream[object]  # chunks as plain dicts
+        return openai.AsyncOpenAI(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            organization=self.organization,
+            project=self.project,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers or None,
+        )
 
     def _error(self, exc: BaseException) -> BaseException:
         return _errors.translate_error(
@@ -181,6 +185,9 @@ class OpenAIProvider(Provider):
     def request_body(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
         """The JSON body sent to ``/chat/completions`` for ``request``."""
         body: dict[str, Any] = {**self.options, **request.options}
+        think = parse_think(self.think)
+        if think is not None and "reasoning_effort" not in body:
+            body["reasoning_effort"] = think.effort
         body["model"] = self.model
         body["messages"] = mapping.messages_to_wire(request.messages, self._wire_cache)
         if request.tools:
@@ -230,7 +237,10 @@ class OpenAIProvider(Provider):
         if usage is None:
             usage = self._estimated_usage(request, text, calls)
         model = completion.get("model") or self.model
-        return mapping.build_response(text, calls, choice.get("finish_reason"), usage, model)
+        reasoning = mapping.reasoning_of(message)
+        return mapping.build_response(
+            text, calls, choice.get("finish_reason"), usage, model, reasoning
+        )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Send ``request`` and yield text and tool-call deltas, then :class:`StreamDone`."""
@@ -261,6 +271,10 @@ class OpenAIProvider(Provider):
                     if choice.get("index", 0) not in (0, None):
                         continue  # n > 1: Allos follows the first answer
                     delta = choice.get("delta") or {}
+                    thought = mapping.reasoning_of(delta)
+                    if thought:
+                        parts.reasoning.append(thought)
+                        yield ReasoningDelta(thought)
                     text = delta.get("content") or delta.get("refusal")
                     if text:
                         parts.text.append(text)
@@ -282,7 +296,10 @@ class OpenAIProvider(Provider):
         if usage is None:
             usage = self._estimated_usage(request, text, calls)
         model = parts.model or self.model
-        yield StreamDone(mapping.build_response(text, calls, parts.finish_reason, usage, model))
+        reasoning = "".join(parts.reasoning)
+        yield StreamDone(
+            mapping.build_response(text, calls, parts.finish_reason, usage, model, reasoning)
+        )
 
     def _estimated_usage(self, request: ModelRequest, text: str, calls: list[Any]) -> Usage:
         """Usage for servers that report none: the best offline estimate."""
@@ -314,6 +331,21 @@ class OpenAIProvider(Provider):
         except Exception as exc:
             self._raise(exc)
 
+    async def model_info(self) -> ModelInfo | None:
+        """OpenAI's own models take tools and images; other servers' are unknown (unless the
+        ``vision`` option says)."""
+        known = is_openai_host(self.base_url or "")
+        window = await self.context_window()
+        vision = self.vision if self.vision is not None else (known or None)
+        return ModelInfo(self.model, window, tools=True if known else None, vision=vision)
+
+    async def describe_models(self) -> list[ModelInfo]:
+        """``GET /models``, with the context window of the models Allos knows."""
+        return [
+            ModelInfo(model, context_window=models.context_window_for(model))
+            for model in await self.list_models()
+        ]
+
     @classmethod
     def status(cls, **options: Any) -> ProviderStatus:
         """Configured when a key is set, or when the base URL is a server other than OpenAI."""
@@ -331,6 +363,4 @@ class OpenAIProvider(Provider):
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        client, self._client, self._client_loop = self._client, None, None
-        if client is not None:
-            await client.close()
+        await self._client.aclose()

@@ -215,7 +215,7 @@ async def test_one_client_is_reused_across_requests(server, provider):
     server.queue_text("two")
 
     await provider.complete(ask())
-    client = provider._client
+    client = provider._client.current
     await provider.complete(ask())
 
-    assert provider._client is client
+    assert provider._client.current is client
