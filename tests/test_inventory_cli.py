@@ -83,6 +83,7 @@ def test_plugins_list_json_has_stable_keys():
         "providers": ["scripted"],
         "tools": [],
         "commands": [],
+        "batch_backends": [],
         "hooks": ["providers"],
         "status": "ok",
         "error": None,

@@ -26,7 +26,6 @@ from allos_core.cli.options import agent_options
 @click.option("--rerun-failed", is_flag=True, help="Run again the tasks whose result is not an answer.")  # fmt: skip
 @click.option("--backend", default="local", show_default=True, metavar="NAME", help="Where tasks run: local, or a backend a plugin adds (e.g. ray from allos-ray).")  # fmt: skip
 @click.option("--address", metavar="ADDR", help="The cluster the backend connects to (e.g. ray://head:10001; default: a local one).")  # fmt: skip
-@click.option("--max-cost", type=click.FloatRange(min=0, min_open=True), metavar="USD", help="Stop each task once it has cost this much (where allos-core supports it).")  # fmt: skip
 @agent_options
 def batch(tasks_file: str, output: str, **kwargs: Any) -> None:
     """Run every task of TASKS.jsonl, each in its own copy of its workspace.

@@ -27,6 +27,7 @@ from allos_core.providers import (
     StreamEvent,
     call_with_retries,
 )
+from allos_core.thinking import parse_think
 from allos_google import models
 from allos_google.errors import (
     API_KEY_ENV,
@@ -211,6 +212,9 @@ class GoogleProvider(Provider):
         max_tokens = request.max_tokens or self.max_tokens
         if max_tokens:
             config["max_output_tokens"] = max_tokens
+        think = parse_think(self.think)
+        if think is not None:  # --think: a budget, and the thought summaries to show
+            config["thinking_config"] = {"thinking_budget": think.budget, "include_thoughts": True}
         for key, value in {**self.options, **request.options}.items():
             if value is not None and key not in _OWN_OPTIONS:
                 config[key] = value

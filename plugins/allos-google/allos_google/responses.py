@@ -14,6 +14,7 @@ from typing import Any
 
 from allos_core.providers import (
     ModelResponse,
+    ReasoningDelta,
     StreamEvent,
     TextDelta,
     ToolCallDelta,
@@ -93,6 +94,7 @@ class Assembler:
         self.blocked: str | None = None
         self.metadata: Any = None
         self.chunks = 0
+        self.thoughts: list[str] = []
 
     def feed(self, chunk: Any) -> list[StreamEvent]:
         self.chunks += 1
@@ -114,7 +116,10 @@ class Assembler:
         for part in (getattr(content, "parts", None) or []) if content is not None else []:
             if part.function_call is not None:
                 events.append(self._call(part))
-            elif part.text and not part.thought:
+            elif part.text and part.thought:  # a thought summary (include_thoughts)
+                self.thoughts.append(part.text)
+                events.append(ReasoningDelta(part.text))
+            elif part.text:
                 self.texts.append(part.text)
                 events.append(TextDelta(part.text))
         return events
@@ -137,7 +142,7 @@ class Assembler:
 
     def finish(self) -> ModelResponse:
         """The assembled response (call after the last chunk)."""
-        from allos_core.messages import Message
+        from allos_core.messages import Message, ReasoningPart
 
         usage = usage_from(self.metadata)
         message = Message.assistant(
@@ -147,5 +152,7 @@ class Assembler:
             model=self.model,
             usage=usage.model_copy(),
         )
+        if self.thoughts:  # kept in the conversation; Gemini is not sent its summaries back
+            message.parts.insert(0, ReasoningPart(text="".join(self.thoughts), provider=PROVIDER))
         reason = "content_filter" if self.blocked else finish_reason(self.reason, bool(self.calls))
         return ModelResponse(message=message, usage=usage, finish_reason=reason, model=self.model)

@@ -243,3 +243,25 @@ async def test_models_and_context_window(server, provider, make_provider):
     unknown = make_provider(model="tunedModels-abc")
     assert await unknown.context_window() == 1_048_576  # asked the API's model information
     assert server.requests[-1].path.endswith("/models/tunedModels-abc")
+
+
+async def test_think_asks_for_a_budget_and_thought_summaries_become_reasoning(
+    server, make_provider
+):
+    # given --think high
+    provider = make_provider(think="high")
+    server.queue_text("The answer.", thought="Let me weigh both options.")
+    events = [e async for e in provider.stream(ModelRequest([Message.user("x")]))]
+    # then the request asks for thoughts with the budget of "high"
+    config = server.last_body["generationConfig"]
+    # (this SDK sends nested keys in snake_case; Google's parser takes both spellings)
+    thinking = {k.replace("_", "").lower(): v for k, v in config["thinkingConfig"].items()}
+    assert thinking == {"thinkingbudget": 24576, "includethoughts": True}
+    # and the thought summary is reasoning, never the answer
+    response = events[-1].response
+    [reasoning] = response.message.reasoning
+    assert reasoning.text == "Let me weigh both options." and reasoning.provider == "google"
+    assert response.message.text == "The answer."
+    # and it is not sent back to Gemini (only call signatures are)
+    await provider.complete(ModelRequest([Message.user("x"), response.message, Message.user("y")]))
+    assert "weigh" not in json.dumps(server.last_body)
