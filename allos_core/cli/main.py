@@ -24,6 +24,7 @@ LAZY_COMMANDS = {
     "providers": "allos_core.cli.inventory:providers",
     "tools": "allos_core.cli.inventory:tools",
     "undo": "allos_core.cli.undo_cmd:undo",
+    "keys": "allos_core.cli.keys_cmd:keys",
     "models": "allos_core.cli.models_cmd:models",
 }
 
