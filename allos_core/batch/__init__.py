@@ -11,33 +11,38 @@ Modules: :mod:`~allos_core.batch.tasks` (the tasks file), :mod:`~allos_core.batc
 :mod:`~allos_core.batch.runner`.
 """
 
-from allos_core.batch.backends import BatchBackend, LocalBackend
-from allos_core.batch.execute import TaskDefaults, execute_task
-from allos_core.batch.results import ResultsFile, TaskResult
-from allos_core.batch.runner import (
-    BatchPlan,
-    TaskEvent,
-    TaskFinished,
-    TaskStarted,
-    arun_batch,
-    run_batch,
-)
-from allos_core.batch.tasks import BatchTask, load_tasks, parse_tasks
+from __future__ import annotations
 
-__all__ = [
-    "BatchBackend",
-    "BatchPlan",
-    "BatchTask",
-    "LocalBackend",
-    "ResultsFile",
-    "TaskDefaults",
-    "TaskEvent",
-    "TaskFinished",
-    "TaskResult",
-    "TaskStarted",
-    "arun_batch",
-    "execute_task",
-    "load_tasks",
-    "parse_tasks",
-    "run_batch",
-]
+import importlib
+from typing import Any
+
+# the public names, imported on first use: a plugin that only subclasses BatchBackend (allos-ray,
+# loaded by `allos plugins list`) must not pay for the runner, asyncio and the agent
+_EXPORTS = {
+    "BatchBackend": "backends",
+    "LocalBackend": "backends",
+    "TaskDefaults": "execute",
+    "execute_task": "execute",
+    "ResultsFile": "results",
+    "TaskResult": "results",
+    "BatchPlan": "runner",
+    "TaskEvent": "runner",
+    "TaskFinished": "runner",
+    "TaskStarted": "runner",
+    "arun_batch": "runner",
+    "run_batch": "runner",
+    "BatchTask": "tasks",
+    "load_tasks": "tasks",
+    "parse_tasks": "tasks",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'allos_core.batch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"allos_core.batch.{module}"), name)
+    globals()[name] = value
+    return value

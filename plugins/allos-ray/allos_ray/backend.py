@@ -16,18 +16,20 @@ Provider keys are never sent: each worker reads its own environment and config f
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from allos_core.batch.backends import BatchBackend
-from allos_core.batch.execute import TaskDefaults, new_session_path
-from allos_core.batch.results import TaskResult
-from allos_core.batch.tasks import BatchTask
 from allos_core.errors import AllosError, BatchError, ConfigError
-from allos_core.files import atomic_write
-from allos_ray.payload import DEFAULT_MAX_WORKSPACE_MB, build_payload
+
+if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.batch.execute import TaskDefaults
+    from allos_core.batch.results import TaskResult
+    from allos_core.batch.tasks import BatchTask
+
+#: the default cap on a packed workspace (compressed), in MiB; ``[ray] max_workspace_mb`` changes it
+DEFAULT_MAX_WORKSPACE_MB = 100
 
 
 class RayBackend(BatchBackend):
@@ -73,7 +75,14 @@ class RayBackend(BatchBackend):
         keep: bool,
         on_event: Callable[[Any], None] | None = None,
     ) -> TaskResult:
+        import asyncio
+
         import ray
+
+        from allos_core.batch.execute import new_session_path
+        from allos_core.batch.results import TaskResult
+        from allos_core.files import atomic_write
+        from allos_ray.payload import build_payload
 
         payload = await asyncio.to_thread(
             build_payload, task, defaults, keep=keep, max_bytes=self.max_bytes

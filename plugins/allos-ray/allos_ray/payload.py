@@ -22,9 +22,16 @@ from allos_core.batch.execute import TaskDefaults
 from allos_core.batch.tasks import BatchTask
 from allos_core.batch.workspace import relative_inside
 from allos_core.errors import BatchError
+from allos_ray.backend import DEFAULT_MAX_WORKSPACE_MB
 
-#: the default cap on a packed workspace (compressed), in MiB; ``[ray] max_workspace_mb`` changes it
-DEFAULT_MAX_WORKSPACE_MB = 100
+__all__ = [
+    "DEFAULT_MAX_WORKSPACE_MB",
+    "PAYLOAD_VERSION",
+    "build_payload",
+    "pack_folder",
+    "unpack_workspace",
+]
+
 PAYLOAD_VERSION = 1
 
 

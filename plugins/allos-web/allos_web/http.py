@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import httpcore
 
-from allos_web.netguard import GuardedBackend, Target, WebAccessError
+from allos_web.guarded_backend import GuardedBackend
+from allos_web.netguard import Target, WebAccessError
 
 USER_AGENT = "allos-web/0.1 (+https://pypi.org/project/allos-web/)"
 

@@ -1,7 +1,7 @@
 """Where web tools may connect: only http(s), and never a private address unless a rule says so.
 
 The check happens where the connection is made, not only when the URL is read: a network backend
-for httpcore resolves the host itself, refuses when any address it resolves to is loopback,
+for httpcore (:mod:`allos_web.guarded_backend`) resolves the host itself, refuses when any address it resolves to is loopback,
 private, link-local, multicast, reserved or unspecified (IPv4-mapped IPv6 included), and then
 connects to an address it checked. So a DNS name that points at ``127.0.0.1``, a decimal IP
 (``http://2130706433/``), ``[::ffff:127.0.0.1]`` or a DNS answer that changes between the check
@@ -12,13 +12,8 @@ certificate against the host name.
 from __future__ import annotations
 
 import ipaddress
-import socket
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
-
-import httpcore
 
 SCHEMES = ("http", "https")
 
@@ -81,62 +76,6 @@ def non_public_reason(address: str) -> str | None:
     if not ip.is_global:
         return "not a public address"
     return None
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that connects only to addresses the policy allows.
-
-    ``may_reach_private(host)`` answers whether a user rule names ``host``; only then may a
-    non-public address be reached.
-    """
-
-    def __init__(self, may_reach_private: Callable[[str], bool]) -> None:
-        self._inner = httpcore.AnyIOBackend()
-        self._may_reach_private = may_reach_private
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
-        import anyio
-
-        name = host.strip("[]").rstrip(".").lower()
-        try:
-            infos = await anyio.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {name}: {exc}") from None
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        for address in addresses:
-            reason = non_public_reason(address)
-            if reason and not self._may_reach_private(name):
-                raise WebAccessError(
-                    f"{name} resolves to {address}, {reason}: refused so that fetched pages "
-                    f"cannot reach your machine or network; if you mean it, allow it with "
-                    f"--allow 'web_fetch(domain:{name})'"
-                )
-        error: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    address,
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except httpcore.ConnectError as exc:
-                error = exc
-        raise error or httpcore.ConnectError(f"cannot connect to {name}")
-
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        raise WebAccessError("unix sockets are refused")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
 
 
 def names_host(rule: str | None, host: str) -> bool:

@@ -123,7 +123,8 @@ async def test_binary_content_is_refused_and_errors_say_the_status(server, make_
 
 async def test_a_name_resolving_to_public_and_private_addresses_is_refused(monkeypatch):
     import anyio
-    from allos_web.netguard import GuardedBackend, WebAccessError
+    from allos_web.guarded_backend import GuardedBackend
+    from allos_web.netguard import WebAccessError
 
     async def answers(host, port, **kwargs):
         return [(2, 1, 6, "", ("93.184.216.34", port)), (2, 1, 6, "", ("10.0.0.5", port))]
