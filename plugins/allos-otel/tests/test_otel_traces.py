@@ -141,3 +141,33 @@ def test_importing_the_plugin_does_not_import_opentelemetry():
     code = "import allos_otel, sys; print(any(m.startswith('opentelemetry') for m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_real_allos_run_is_traced(tmp_path, telemetry):
+    # given the plugin installed (found through its entry point, as for a user) and a run
+    from cli_support import call, invoke, write_script
+
+    exporter, reader, install = telemetry
+    install()
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("hi\n")
+    script = write_script(
+        tmp_path, [{"tool_calls": [call("read_file", path="notes.txt")]}, "It says hi."]
+    )
+    result = invoke(
+        "run", "-p", "scripted", "-m", str(script), "--workspace", str(work), "what is in notes?",
+        env={"ALLOS_CONFIG_FILE": str(tmp_path / "none.toml")},
+    )  # fmt: skip
+    # then the trace has the run, both model requests and the tool call, nested
+    assert result.exit_code == 0, result.stderr
+    spans = exporter.get_finished_spans()
+    names = sorted(s.name for s in spans)
+    assert names == [
+        "chat scripted",
+        "chat scripted",
+        "execute_tool read_file",
+        "invoke_agent allos",
+    ]
+    [root] = [s for s in spans if s.parent is None]
+    assert all(s.parent.span_id == root.context.span_id for s in spans if s is not root)
