@@ -162,12 +162,8 @@ def test_a_real_allos_run_is_traced(tmp_path, telemetry):
     # then the trace has the run, both model requests and the tool call, nested
     assert result.exit_code == 0, result.stderr
     spans = exporter.get_finished_spans()
-    names = sorted(s.name for s in spans)
-    assert names == [
-        "chat scripted",
-        "chat scripted",
-        "execute_tool read_file",
-        "invoke_agent allos",
-    ]
+    kinds = sorted(s.name.split(" ")[0] for s in spans)  # "chat MODEL": the model is the script
+    assert kinds == ["chat", "chat", "execute_tool", "invoke_agent"]
+    assert "execute_tool read_file" in {s.name for s in spans}
     [root] = [s for s in spans if s.parent is None]
     assert all(s.parent.span_id == root.context.span_id for s in spans if s is not root)
