@@ -406,6 +406,63 @@ def suggested_rule(tool_name: str, subject: str | None, *, path_like: bool = Fal
     return f"{tool_name}({first}*)"
 
 
+def unapproved_subjects(
+    tool_name: str,
+    subjects: list[str | None],
+    rules: PermissionRules | None,
+    *,
+    path_like: bool = False,
+    workspace: str | os.PathLike[str] | None = None,
+) -> list[str | None]:
+    """The subjects of a call that no user ``allow`` rule covers: what an ``ask`` is about.
+
+    For ``echo hi > out.txt`` under ``--allow 'shell_exec(echo*)'`` that is ``> out.txt`` (a
+    write redirection is a subject of its own). All of them when none is covered.
+    """
+    if rules is None:
+        return list(subjects)
+    needed = []
+    for subject in subjects:
+        answer = rules.decide_one(tool_name, subject, path_like=path_like, workspace=workspace)
+        if answer is None or answer.decision != "allow":
+            needed.append(subject)
+    return needed or list(subjects)
+
+
+def no_prompt_denial(
+    tool_name: str,
+    subjects: list[str | None],
+    reason: str | None,
+    *,
+    path_like: bool = False,
+) -> PermissionDecision:
+    """The denial of an ``ask`` no one can answer: which part of the call needs approval, and
+    the rules that would allow exactly those parts.
+
+    ``subjects`` are the parts still needing approval (see :func:`unapproved_subjects`); a part
+    that writes through a shell redirection (``> FILE``) is named as such.
+    """
+    rules: list[str] = []
+    for subject in subjects or [None]:
+        rule = suggested_rule(tool_name, subject, path_like=path_like)
+        if rule not in rules:
+            rules.append(rule)
+    named = [s for s in subjects if s]
+    parts = ""
+    if named and len(named) < 4:
+        shown = ", ".join(
+            f"'{s}' (a write redirection)" if s.startswith(">") else f"'{s}'" for s in named
+        )
+        parts = f" for {shown}"
+    allow = " ".join(f"--allow '{rule}'" for rule in rules)
+    why = f" ({reason})" if reason else ""
+    return PermissionDecision.deny(
+        f"not allowed: {tool_name} needs approval{parts}{why} and there is no one to ask. "
+        f"Allow it with {allow} or approve every ask with -y",
+        "no prompt",
+    )
+
+
 class SessionPermissions:
     """Calls the user allowed "for the rest of this session" (answers ``always``).
 
