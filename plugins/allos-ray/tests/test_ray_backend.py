@@ -91,10 +91,10 @@ def test_ray_gives_the_same_results_as_local(tmp_path: Path, local_ray: None) ->
 def test_a_failure_on_the_worker_comes_back_as_one_clear_line(
     tmp_path: Path, local_ray: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import allos_ray.backend as backend
+    import allos_ray.payload as payload
 
-    real = backend.build_payload
-    monkeypatch.setattr(backend, "build_payload", lambda *a, **k: {**real(*a, **k), "version": 99})
+    real = payload.build_payload
+    monkeypatch.setattr(payload, "build_payload", lambda *a, **k: {**real(*a, **k), "version": 99})
     script = write_script(tmp_path, ["fine"])
     [result] = run_batch([task_line("v", script, make_workspace(tmp_path / "ws"))], backend="ray")
     assert result.stop_reason == "error"
