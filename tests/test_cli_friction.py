@@ -143,3 +143,21 @@ def test_python_m_allos_core_runs_the_cli():
     )
     assert done.returncode == 0
     assert "allos" in done.stdout.lower()
+
+
+def test_demo_run_from_a_venv_not_on_path_prints_a_runnable_command(tmp_path):
+    # given allos started by its full path (its folder is not on the user's PATH)
+    import subprocess
+    import sys
+
+    from cli_support import ALLOS, subprocess_env
+
+    env = subprocess_env(tmp_path, PATH="/usr/bin:/bin")
+    env.pop("UV", None)
+    done = subprocess.run(
+        [ALLOS, "demo", "--dir", str(tmp_path / "d")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    # then the next steps name this interpreter, not a bare `allos` the shell cannot find
+    assert f"{sys.executable} -m allos_core demo -p openai" in done.stderr
+    assert "\n  allos " not in done.stderr

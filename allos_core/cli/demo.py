@@ -170,6 +170,7 @@ def _run_demo(
 ) -> Any:
     """Run the demo in the copy; returns the run's result (None with ``--setup-only``)."""
     from allos_core.cli.errors import exit_code_for
+    from allos_core.cli.invocation import allos_command
     from allos_core.cli.options import AgentOptions
     from allos_core.cli.run import execute
 
@@ -189,14 +190,15 @@ def _run_demo(
     )
     _intro(console, project, rules, task, scripted, setup_only)
     if setup_only:
-        _next_steps(console, root, project, None, task, rules)
+        _next_steps(console, root, project, None, task, rules, allos_command())
         return None
+    command = allos_command()  # before PATH changes: what the user's own shell can run
     _python_first_on_path()
     result, _renderer = execute(options, task)
     if result.stop_reason == "error" and not result.usage.requests:
         # the model never answered, so nothing happened in the copy: don't leave it behind
         raise click.exceptions.Exit(exit_code_for("error"))
-    _next_steps(console, root, project, result, task, rules)
+    _next_steps(console, root, project, result, task, rules, command)
     return result
 
 
@@ -232,13 +234,18 @@ def _quote(text: str) -> str:
 
 
 def _next_steps(
-    console: Any, root: Path, project: Path, result: Any, task: str, rules: list[str]
+    console: Any,
+    root: Path,
+    project: Path,
+    result: Any,
+    task: str,
+    rules: list[str],
+    command: str,
 ) -> None:
+    """What to do next, with ``command`` the words that run allos in the user's shell."""
     from rich.markup import escape
 
-    from allos_core.cli.invocation import allos_command
-
-    allos = escape(allos_command())
+    allos = escape(command)
     console.print()
     if result is not None and result.session_path:
         console.print(f"The session is saved in {escape(str(result.session_path))}")
