@@ -8,14 +8,13 @@
     result = agent.run("fix the failing test")       # or: await agent.arun(...)
     print(result.stop_reason, result.text)
 
-Each turn sends the conversation and the tools' schemas to the model. When the model asks for
-tools, its message is recorded first; then every call is checked (known tool, valid JSON, valid
-arguments), decided (:func:`~allos_core.permissions.decide_permission`, asking the caller's
-``ask`` function when the decision is ``ask``) and run, and exactly one result per call is
-appended, in call order. Consecutive calls of read-only tools run concurrently; permission
-prompts never overlap. The loop stops at a final answer, the iteration limit, the token limit,
-an error or an interruption (Ctrl-C, task cancellation) — and in every case the conversation is
-left consistent (every call has its result) and the session, if any, is saved.
+Each turn sends the conversation and the tools' schemas to the model
+(:mod:`allos_core.model_calls`). When the model asks for tools, its message is recorded first;
+then its calls go to the :class:`~allos_core.execution.ToolExecutor` (checked, decided, run:
+exactly one result per call, in call order). The loop stops at a final answer, the iteration
+limit, the token limit, an error or an interruption (Ctrl-C, task cancellation) — and in every
+case the conversation is left consistent (every call has its result) and the session, if any,
+is saved.
 
 Events for every step go to ``on_event`` and to :meth:`Agent.iter_events`; see
 :mod:`allos_core.events`.
@@ -35,12 +34,13 @@ from allos_core.accounting import Accounting, not_run
 from allos_core.agent_config import AgentConfig, accepts_config
 from allos_core.agent_lifetime import ClientLifetime
 from allos_core.agent_setup import (
+    checkpoint_log,
     initial_messages,
     open_session,
-    read_denied,
     resolve_provider,
     resolve_tools,
-    rule_allows,
+    system_prompt_for,
+    tool_context_for,
 )
 from allos_core.agent_sources import AgentToolSources
 from allos_core.context import (
@@ -53,7 +53,7 @@ from allos_core.event_dispatch import EventDispatch, stream_events
 from allos_core.execution import AskFunction, ToolExecutor, ToolInterrupted
 from allos_core.messages import Message, ToolCallPart, Usage
 from allos_core.model_calls import ModelCalls
-from allos_core.output_handling import OutputHandling
+from allos_core.output_handling import OutputHandling, structured_output
 from allos_core.permissions import PermissionRequest, PermissionRules, SessionPermissions
 from allos_core.plugins import strict_from_env
 from allos_core.pricing import Pricer
@@ -61,7 +61,7 @@ from allos_core.providers import Provider, ToolSchema
 from allos_core.run_state import EventCallback, RunResult, RunState
 from allos_core.session_saving import SessionSaver
 from allos_core.sync_loop import SyncLoop, cancel_requested, refuse_inside_loop
-from allos_core.tools import Tool, ToolContext, ToolResult
+from allos_core.tools import Tool, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from allos_core.checkpoints import UndoReport
@@ -145,7 +145,7 @@ class Agent:
             self.plugin_manager.check_ready()  # strict: a failed plugin refuses the agent
         self.workspace = Path(workspace if workspace is not None else Path.cwd()).resolve()
         assert not isinstance(provider, AgentConfig)  # expanded by @accepts_config
-        manager = self._get_plugin_manager
+        manager = lambda: self.plugin_manager  # noqa: E731 - looked up only when needed
         self.provider: Provider = resolve_provider(manager, provider, model, provider_options)
         self._tools = resolve_tools(manager, tools)
         self._schemas: list[ToolSchema] | None = None
@@ -158,33 +158,16 @@ class Agent:
         self.max_total_tokens = max_total_tokens
         self.max_cost = max_cost
         self.pricer = Pricer(prices)
-        self.output: StructuredOutput | None = None
-        if output_type is not None:
-            from allos_core.output import StructuredOutput
-
-            self.output = StructuredOutput(output_type, retries=output_retries)
+        self.output: StructuredOutput | None = structured_output(output_type, output_retries)
         self.stream = stream
         self.on_event = on_event
         self.context = context or ContextBudget()
         self.max_tool_output_chars = max_tool_output_chars
-        self.tool_context = ToolContext(
-            workspace=self.workspace,
-            extra=dict(tool_context_extra or {}),
-            read_denied=lambda path: read_denied(self.permissions, self.workspace, path),
-            rule_allows=lambda tool, subject: rule_allows(
-                self.permissions, self.workspace, tool, subject
-            ),
-            settings=plugin_settings or {},
-            deps=deps,
-        )
-        from allos_core.prompts import build_system_prompt
-        from allos_core.tool_sources import source_summaries
-
-        self.system_prompt = build_system_prompt(
-            [*self._tools.values(), *source_summaries(tool_sources or [])],
-            self.workspace,
-            system_prompt=system_prompt,
-            append=append_system_prompt,
+        self.tool_context = tool_context_for(self, tool_context_extra, plugin_settings, deps)
+        prompt, append = system_prompt, append_system_prompt
+        tool_list = list(self._tools.values())
+        self.system_prompt = system_prompt_for(
+            tool_list, tool_sources, self.workspace, prompt, append
         )
         #: tokens used over this agent's life
         self.usage = Usage()
@@ -192,12 +175,8 @@ class Agent:
         self._running = False
         self._state: RunState | None = None
         self.session: Session | None = open_session(session, self.workspace)
-        from allos_core.checkpoints import CheckpointLog
-
         #: the file changes of every turn, for :meth:`undo` (kept in the session)
-        self.checkpoints = CheckpointLog.from_data(
-            self.session.metadata.get("checkpoints") if self.session else None
-        )
+        self.checkpoints = checkpoint_log(self.session)
         self._messages: list[Message] = initial_messages(self.session, self.system_prompt)
         #: started for each run, stopped when it ends (see allos_core.tool_sources)
         self.tool_sources: list[ToolSource] = list(tool_sources or [])
@@ -222,9 +201,6 @@ class Agent:
 
             self._plugin_manager = create_plugin_manager()
         return self._plugin_manager
-
-    def _get_plugin_manager(self) -> PluginManager:
-        return self.plugin_manager
 
     @property
     def messages(self) -> list[Message]:
@@ -252,7 +228,7 @@ class Agent:
 
         The previous provider's client is closed at the start of the next run.
         """
-        manager = self._get_plugin_manager
+        manager = lambda: self.plugin_manager  # noqa: E731 - looked up only when needed
         self.provider = resolve_provider(manager, provider, model, provider_options)
         self._lifetime.use(self.provider)
         return self.provider

@@ -3,7 +3,7 @@ looked up, the conversation it starts from, and the user's rules as tools see th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,20 +11,26 @@ from allos_core.context import repair_conversation
 from allos_core.errors import ConfigError
 from allos_core.messages import Message
 from allos_core.providers import Provider
-from allos_core.tools import Tool
+from allos_core.tools import Tool, ToolContext
 
 if TYPE_CHECKING:  # pragma: no cover
+    from allos_core.agent import Agent
+    from allos_core.checkpoints import CheckpointLog
     from allos_core.permissions import PermissionRules
     from allos_core.plugins import PluginManager
     from allos_core.sessions import Session
+    from allos_core.tool_sources import ToolSource
 
 __all__ = [
+    "checkpoint_log",
     "initial_messages",
     "open_session",
     "read_denied",
     "resolve_provider",
     "resolve_tools",
     "rule_allows",
+    "system_prompt_for",
+    "tool_context_for",
 ]
 
 
@@ -128,3 +134,49 @@ def read_denied(rules: PermissionRules | None, workspace: Path, relative_path: s
         return False
     answer = rules.decide_one("read_file", relative_path, path_like=True, workspace=workspace)
     return answer is not None and answer.decision == "deny"
+
+
+def tool_context_for(
+    agent: Agent,
+    extra: Mapping[str, Any] | None,
+    settings: Mapping[str, Any] | None,
+    deps: Any,
+) -> ToolContext:
+    """The context every tool call of ``agent`` gets; the user's rules are read at call time,
+    so replacing ``agent.permissions`` takes effect."""
+    return ToolContext(
+        workspace=agent.workspace,
+        extra=dict(extra or {}),
+        read_denied=lambda path: read_denied(agent.permissions, agent.workspace, path),
+        rule_allows=lambda tool, subject: rule_allows(
+            agent.permissions, agent.workspace, tool, subject
+        ),
+        settings=settings or {},
+        deps=deps,
+    )
+
+
+def system_prompt_for(
+    tools: list[Tool],
+    sources: list[ToolSource] | None,
+    workspace: Path,
+    system_prompt: str | None,
+    append: str | None,
+) -> str:
+    """The system prompt: the caller's or the default one, naming the tools and sources."""
+    from allos_core.prompts import build_system_prompt
+    from allos_core.tool_sources import source_summaries
+
+    return build_system_prompt(
+        [*tools, *source_summaries(sources or [])],
+        workspace,
+        system_prompt=system_prompt,
+        append=append,
+    )
+
+
+def checkpoint_log(session: Session | None) -> CheckpointLog:
+    """The file-change log of the session (kept in its metadata), or a new one."""
+    from allos_core.checkpoints import CheckpointLog
+
+    return CheckpointLog.from_data(session.metadata.get("checkpoints") if session else None)

@@ -7,17 +7,18 @@ the final-answer tool; an answer that does not validate goes back to the model u
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from allos_core.messages import Message
 
 if TYPE_CHECKING:  # pragma: no cover
     from allos_core.agent import Agent
     from allos_core.errors import BadRequestError
+    from allos_core.output import StructuredOutput
     from allos_core.providers import OutputSchema, Provider, ToolSchema
     from allos_core.run_state import RunState
 
-__all__ = ["OutputHandling", "about_output"]
+__all__ = ["OutputHandling", "about_output", "structured_output"]
 
 
 class OutputHandling:
@@ -80,3 +81,12 @@ def about_output(exc: BadRequestError) -> bool:
     return any(
         word in text for word in ("response_format", "json_schema", "output_config", "format")
     )
+
+
+def structured_output(output_type: Any, retries: int) -> StructuredOutput | None:
+    """The :class:`~allos_core.output.StructuredOutput` of ``output_type`` (None: no type)."""
+    if output_type is None:
+        return None
+    from allos_core.output import StructuredOutput
+
+    return StructuredOutput(output_type, retries=retries)
