@@ -21,13 +21,21 @@ import contextlib
 import queue
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from allos_core.providers import Provider
 
-__all__ = ["DaemonThreadPool", "SyncLoop", "close_providers", "close_sync_loop"]
+__all__ = [
+    "DaemonThreadPool",
+    "SyncLoop",
+    "cancel_requested",
+    "close_providers",
+    "close_sync_loop",
+    "refuse_inside_loop",
+    "run_sync",
+]
 
 T = TypeVar("T")
 
@@ -187,3 +195,35 @@ def close_sync_loop(sync: SyncLoop, providers: list[Provider]) -> None:
             if isinstance(slot, LoopBoundClient):
                 slot.abandon()
     sync.abandon()
+
+
+def run_sync(coroutine: Awaitable[T]) -> T:
+    """``asyncio.run`` with a :class:`DaemonThreadPool` as the default executor (a one-off run
+    that must not wait for a tool blocked when the user presses Ctrl-C)."""
+
+    async def main() -> T:
+        asyncio.get_running_loop().set_default_executor(DaemonThreadPool())
+        return await coroutine
+
+    return asyncio.run(main())
+
+
+def refuse_inside_loop(method: str, instead: str) -> None:
+    """Raise when ``Agent.<method>()`` (a synchronous call) runs inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    from allos_core.errors import AllosError
+
+    raise AllosError(
+        f"Agent.{method}() cannot be called from inside a running event loop",
+        hint=f"use {instead} in async code",
+    )
+
+
+def cancel_requested() -> bool:
+    """Whether the current task itself is being cancelled (always assumed before Python 3.11)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return True if cancelling is None else cancelling() > 0

@@ -11,7 +11,7 @@ from cli_support import run_allos, subprocess_env
 from fakes.openai_server import FakeOpenAIServer
 
 from allos_core.config import load_settings
-from allos_core.dotenv_keys import apply_dotenv
+from allos_core.config.dotenv_keys import apply_dotenv
 
 
 @pytest.fixture

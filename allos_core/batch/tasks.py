@@ -130,7 +130,7 @@ def _rule_problems(kind: str, rules: Any) -> list[str]:
         return []
     if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
         return [f"{kind!r} must be a list of rule strings"]
-    from allos_core.config_files import check_rule
+    from allos_core.config.files import check_rule
 
     problems = []
     for rule in rules:

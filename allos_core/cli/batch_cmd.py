@@ -106,10 +106,10 @@ def _run(tasks: list[Any], *, output: str, verbose: bool, **options: Any) -> lis
     import contextlib
     import signal
 
-    from allos_core.agent import _DaemonThreadExecutor
     from allos_core.batch.runner import arun_batch
     from allos_core.cli.batch_progress import BatchProgress
     from allos_core.cli.ui import err_console
+    from allos_core.sync_loop import DaemonThreadPool
 
     progress = BatchProgress(err_console(), verbose=verbose)
     started = time.perf_counter()
@@ -117,7 +117,7 @@ def _run(tasks: list[Any], *, output: str, verbose: bool, **options: Any) -> lis
     async def main() -> list[Any]:
         loop = asyncio.get_running_loop()
         # a tool blocked in a system call must not keep the process from exiting on Ctrl-C
-        loop.set_default_executor(_DaemonThreadExecutor())
+        loop.set_default_executor(DaemonThreadPool())
         current = asyncio.current_task()
         assert current is not None
 

@@ -38,13 +38,10 @@ def config_show(workspace: str | None, trust_workspace: bool, as_json: bool) -> 
     Values of the workspace's allos.toml that are not used are listed too, with the reason and
     what to do instead.
     """
-    from allos_core.config import load_settings
+    from allos_core.config import resolve_settings
 
     with handle_errors():
-        settings = load_settings(workspace or Path.cwd(), trust_workspace=trust_workspace)
-        from allos_core.dotenv_keys import apply_dotenv
-
-        apply_dotenv(settings)
+        settings = resolve_settings(workspace or Path.cwd(), trust_workspace=trust_workspace)
     if as_json:
         click.echo(json.dumps(settings.to_dict(), indent=2))
         return

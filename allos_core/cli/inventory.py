@@ -72,11 +72,9 @@ def plugins_list(as_json: bool, verbose: bool) -> None:
 def _configured_options() -> dict[str, dict]:
     """Each provider's options from the config files and .env keys here (empty if unreadable)."""
     try:
-        from allos_core.config import load_settings
-        from allos_core.dotenv_keys import apply_dotenv
+        from allos_core.config import resolve_settings
 
-        settings = load_settings(Path.cwd())
-        apply_dotenv(settings)
+        settings = resolve_settings(Path.cwd())
     except Exception:  # a broken config file is reported by the commands that use it
         return {}
     return {name: settings.provider_options(name) for name in settings.providers}

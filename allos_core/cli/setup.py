@@ -143,19 +143,16 @@ def load_cli_settings(options: AgentOptions) -> Settings:
 
     What the workspace's ``allos.toml`` may not set (secrets, endpoints, and its allow rules
     unless the workspace is trusted) is left out with one line on stderr each. Provider keys
-    may also come from ``.env`` files (:mod:`allos_core.dotenv_keys`).
+    may also come from ``.env`` files (:mod:`allos_core.config.dotenv_keys`).
     """
     from allos_core.cli.ui import print_warning
-    from allos_core.config import load_settings
+    from allos_core.config import resolve_settings
 
-    settings = load_settings(
+    settings = resolve_settings(
         options.workspace or Path.cwd(),
         flags=options.flags(),
         trust_workspace=options.trust_workspace,
     )
-    from allos_core.dotenv_keys import apply_dotenv
-
-    apply_dotenv(settings)  # provider keys from .env files (a workspace's only when trusted)
     for level, message in settings.warnings():
         print_warning(level, message)
     return settings

@@ -20,7 +20,7 @@ from allos_core.errors import BatchError
 
 def run_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """Run the task of one payload (see :mod:`allos_ray.payload`) and return the reply."""
-    from allos_core.agent import _run_sync
+    from allos_core.sync_loop import run_sync
     from allos_ray.payload import PAYLOAD_VERSION, unpack_workspace
 
     if payload.get("version") != PAYLOAD_VERSION:
@@ -38,7 +38,7 @@ def run_payload(payload: dict[str, Any]) -> dict[str, Any]:
         task = BatchTask.from_mapping(task_data, f"task {task_data.get('id')!r}")
         defaults = TaskDefaults.from_dict(payload["defaults"])
         keep = bool(payload.get("keep"))
-        result = _run_sync(
+        result = run_sync(
             execute_task(task, defaults, sessions_dir=scratch / "sessions", keep=keep)
         )
         session = None

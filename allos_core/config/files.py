@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from allos_core.config_keys import (
+from allos_core.config.keys import (
     PLUGIN_CHOICE_TABLES,
     PLUGINS_KEY,
     RULE_KINDS,
     SCALAR_DEFAULTS,
     TRUST_KEY,
 )
-from allos_core.config_lines import find_key_line
+from allos_core.config.lines import find_key_line
 from allos_core.errors import ConfigError
 
 

@@ -1,64 +1,19 @@
-"""Settings from ``allos.toml``, the user config file, the environment and command-line flags.
+"""The merged settings: every value with where it came from, and views of them.
 
-Layers, weakest first (a later layer wins for single values):
-
-1. defaults;
-2. the user config file: ``platformdirs.user_config_dir("allos")/config.toml``, or the file named
-   by ``ALLOS_CONFIG_FILE``;
-3. the workspace file ``allos.toml`` at the root of the workspace;
-4. the environment: ``ALLOS_PROVIDER``, ``ALLOS_MODEL``, ``ALLOS_MAX_ITERATIONS``;
-5. command-line flags.
-
-Permission rules (``[permissions]`` ``allow`` / ``ask`` / ``deny``) are not overridden but
-collected from every layer: a ``deny`` in the user file still applies in every workspace.
-``[providers.NAME]`` tables are merged key by key.
-
-The workspace file comes with whatever project was cloned, so it has less power than the user
-file (see :func:`workspace_restriction` and :mod:`allos_core.workspace_policy`): it may not set
-secrets or endpoints, its ``allow`` rules apply only in a trusted workspace (``trusted_workspaces``
-of the user file, or ``--trust-workspace``), and it may not set ``trusted_workspaces``.
-
-Everything ignored is kept in :attr:`Settings.ignored`, with the file, the line, the reason and
-where to put it instead; :meth:`Settings.warnings` gives the lines the CLI prints on stderr.
-
-A file looks like this::
-
-    provider = "anthropic"
-    model = "claude-sonnet-4-5"
-    max_iterations = 40
-
-    [providers.openai]
-    model = "gpt-4.1-mini"
-    base_url = "http://localhost:8000/v1"   # any OpenAI-compatible server
-
-    [permissions]
-    allow = ["shell_exec(git status*)", "edit_file(src/**)"]
-    deny = ["shell_exec(rm *)"]
-
-    # user file only: workspaces whose allow rules apply (a folder trusts its subfolders)
-    trusted_workspaces = ["~/code/my-project"]
-
-Every problem is a :class:`~allos_core.errors.ConfigError` that names the file, the line and the
-key. :meth:`Settings.describe` lists every value with where it came from (secrets masked), which is
-what ``allos config show`` prints.
-
-The work is split in small modules, all re-exported here: :mod:`allos_core.config_keys` (the keys
-and defaults), :mod:`allos_core.config_files` (reading and checking one file),
-:mod:`allos_core.config_lines` (the line of a key), :mod:`allos_core.config_display` (masking
-secrets) and :mod:`allos_core.workspace_policy` (what a workspace file may set, trust).
+Built by :func:`allos_core.config.loading.load_settings` (one layer at a time, with
+:meth:`Settings.apply`); everything else reads it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from allos_core.config_display import is_secret, mask, show_value, toml_string
-from allos_core.config_files import check_rule, read_config_file, read_config_text, validate_config
-from allos_core.config_keys import (
+from allos_core.config.display import is_secret, mask, show_value, toml_string
+from allos_core.config.ignored import REASON_UNTRUSTED, IgnoredSetting
+from allos_core.config.keys import (
     DEFAULT_MAX_ITERATIONS,
     PLUGIN_CHOICE_TABLES,
     PLUGINS_KEY,
@@ -66,79 +21,11 @@ from allos_core.config_keys import (
     SCALAR_DEFAULTS,
     TRUST_KEY,
 )
-from allos_core.config_lines import find_key_line
-from allos_core.errors import ConfigError
-from allos_core.workspace_policy import (
-    PROVIDER_ENV,
-    REASON_ENDPOINT,
-    REASON_SECRET,
-    REASON_UNTRUSTED,
-    REASON_USER_ONLY,
-    WORKSPACE_SAFE_OPTIONS,
-    IgnoredSetting,
-    restrict_workspace_config,
-    workspace_restriction,
-    workspace_trust,
-)
 
 if TYPE_CHECKING:  # pragma: no cover
     from allos_core.permissions import PermissionRules
 
-__all__ = [
-    "CONFIG_FILE_ENV",
-    "DEFAULT_MAX_ITERATIONS",
-    "ENV_VARS",
-    "PROVIDER_ENV",
-    "REASON_ENDPOINT",
-    "REASON_SECRET",
-    "REASON_UNTRUSTED",
-    "REASON_USER_ONLY",
-    "RULE_KINDS",
-    "SCALAR_DEFAULTS",
-    "TRUST_KEY",
-    "WORKSPACE_FILE",
-    "WORKSPACE_SAFE_OPTIONS",
-    "ConfigError",
-    "IgnoredSetting",
-    "RuleSetting",
-    "Settings",
-    "find_key_line",
-    "is_secret",
-    "load_settings",
-    "mask",
-    "read_config_file",
-    "restrict_workspace_config",
-    "user_config_path",
-    "validate_config",
-    "workspace_config_path",
-    "workspace_restriction",
-]
-
-#: environment variable naming the user config file (instead of the platformdirs location)
-CONFIG_FILE_ENV = "ALLOS_CONFIG_FILE"
-#: the workspace config file name
-WORKSPACE_FILE = "allos.toml"
-#: environment variables read as settings
-ENV_VARS = {
-    "provider": "ALLOS_PROVIDER",
-    "model": "ALLOS_MODEL",
-    "max_iterations": "ALLOS_MAX_ITERATIONS",
-}
-
-
-def user_config_path() -> Path:
-    """The user config file: ``$ALLOS_CONFIG_FILE`` or the platform's config folder."""
-    override = os.environ.get(CONFIG_FILE_ENV)
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("allos")) / "config.toml"
-
-
-def workspace_config_path(workspace: str | os.PathLike[str] | None = None) -> Path:
-    """``allos.toml`` at the root of ``workspace`` (default: the current directory)."""
-    return Path(workspace or Path.cwd()) / WORKSPACE_FILE
+__all__ = ["RuleSetting", "Settings"]
 
 
 @dataclass
@@ -411,95 +298,3 @@ class Settings:
             for name, owner in (table.get(kind) or {}).items():
                 self.plugin_choices.setdefault(kind, {})[name] = owner
                 self.sources[f"{PLUGINS_KEY}.{kind}.{name}"] = source
-
-
-# -- loading ---------------------------------------------------------------------------------------
-
-
-def load_settings(
-    workspace: str | os.PathLike[str] | None = None,
-    *,
-    flags: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
-    user_file: Path | None = None,
-    trust_workspace: bool = False,
-) -> Settings:
-    """Merge defaults, the user file, the workspace file, the environment and ``flags``.
-
-    ``flags`` holds the command line's values (``None`` for an option not given) and optionally
-    ``permissions`` (``{"allow": [...], ...}``) and ``providers`` (``{"openai": {...}}``).
-    ``trust_workspace=True`` (``--trust-workspace``) makes the workspace file's ``allow`` rules
-    apply without a ``trusted_workspaces`` entry. What the workspace file may not set is left out
-    and recorded in :attr:`Settings.ignored`.
-    """
-    settings = Settings()
-    environ = os.environ if environ is None else environ
-    user = user_file or user_config_path()
-    workspace_file = workspace_config_path(workspace)
-    settings.workspace = workspace_file.parent.resolve()
-    settings.user_file = user
-    if user.is_file():
-        settings.apply(read_config_file(user), f"user file {user}")
-        settings.files.append(user)
-    settings.workspace_trusted, settings.trust_source = workspace_trust(settings, trust_workspace)
-    if workspace_file.is_file() and not _same_file(user, workspace_file):
-        data, text = read_config_text(workspace_file)
-        data = restrict_workspace_config(data, workspace_file, text, settings)
-        settings.apply(data, f"workspace file {workspace_file}")
-        settings.files.append(workspace_file)
-    for key, value in _from_environment(environ).items():
-        settings.apply({key: value}, f"env {ENV_VARS[key]}")
-    settings.configured_provider = settings.values.get("provider")
-    if flags:
-        first_rule = len(settings.rules)
-        settings.apply(_validate_flags(flags), "flag")
-        for key, source in list(settings.sources.items()):
-            if source == "flag":
-                option = key.rsplit(".", 1)[-1]
-                settings.sources[key] = f"flag --{option.replace('_', '-')}"
-        for rule in settings.rules[first_rule:]:
-            rule.source = f"flag --{rule.kind}"
-    return settings
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.is_file() and b.is_file() and a.samefile(b)
-    except OSError:
-        return False
-
-
-def _from_environ_int(environ: Mapping[str, str], var: str) -> int | None:
-    raw = environ.get(var, "").strip()
-    if not raw:
-        return None
-    try:
-        number = int(raw)
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise ConfigError(
-            f"{var} must be a positive whole number, got {raw!r}",
-            hint=f"unset {var} or set it to a number such as 50",
-        )
-    return number
-
-
-def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for key in ("provider", "model"):
-        value = environ.get(ENV_VARS[key], "").strip()
-        if value:
-            data[key] = value
-    iterations = _from_environ_int(environ, ENV_VARS["max_iterations"])
-    if iterations is not None:
-        data["max_iterations"] = iterations
-    return data
-
-
-def _validate_flags(flags: Mapping[str, Any]) -> dict[str, Any]:
-    data = {k: v for k, v in flags.items() if v is not None}
-    for kind, rules in (data.get("permissions") or {}).items():
-        for rule in rules:
-            check_rule(rule, f"--{kind} {rule!r}")
-    return data

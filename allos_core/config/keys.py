@@ -1,7 +1,7 @@
 """The keys a config file may set, and their defaults.
 
-Shared by the file schema (:mod:`allos_core.config_files`) and the merged settings
-(:mod:`allos_core.config`).
+Shared by the file schema (:mod:`allos_core.config.files`) and the merged settings
+(:mod:`allos_core.config.settings`).
 """
 
 from __future__ import annotations

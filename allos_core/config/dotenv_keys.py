@@ -24,11 +24,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from allos_core.config_display import mask, show_value
-from allos_core.workspace_policy import PROVIDER_ENV, IgnoredSetting
+from allos_core.config.display import mask, show_value
+from allos_core.config.ignored import IgnoredSetting
+from allos_core.config.workspace_policy import PROVIDER_ENV
 
 if TYPE_CHECKING:  # pragma: no cover
-    from allos_core.config import Settings
+    from allos_core.config.settings import Settings
 
 ENV_FILE = ".env"
 REASON_UNTRUSTED_DOTENV = "a workspace .env is read only in a trusted workspace"

@@ -27,16 +27,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from allos_core.config_display import mask, show_value
-from allos_core.config_keys import TRUST_KEY
-from allos_core.config_lines import find_key_line
+from allos_core.config.display import mask, show_value
+from allos_core.config.ignored import (
+    REASON_BUDGET,
+    REASON_ENDPOINT,
+    REASON_PRICES,
+    REASON_SECRET,
+    REASON_UNTRUSTED,
+    REASON_UNTRUSTED_CHOICE,
+    REASON_UNTRUSTED_LIMIT,
+    REASON_UNTRUSTED_SECTION,
+    REASON_USER_ONLY,
+    IgnoredSetting,
+)
+from allos_core.config.keys import TRUST_KEY
+from allos_core.config.lines import find_key_line
 
 if TYPE_CHECKING:  # pragma: no cover
-    from allos_core.config import Settings
+    from allos_core.config.settings import Settings
 
 #: provider options a workspace file may not set: credentials, and headers that could carry one
 _CREDENTIAL = re.compile(r"key|token(?!s)|secret|passw|credential|auth|cookie|header", re.I)
@@ -75,54 +86,10 @@ def workspace_restriction(option: str) -> str | None:
     return None
 
 
-#: reasons of :class:`IgnoredSetting`, as ``config show`` prints them
-REASON_SECRET = "a workspace file may not set secrets"
-REASON_ENDPOINT = "a workspace file may not set endpoints"
-REASON_UNTRUSTED = "the workspace is not trusted"
-REASON_UNTRUSTED_SECTION = "plugin settings from a workspace file need a trusted workspace"
-REASON_USER_ONLY = "only the user file can trust workspaces"
-REASON_BUDGET = "an untrusted workspace may only lower the budget"
-REASON_PRICES = "prices from a workspace file need a trusted workspace"
-REASON_UNTRUSTED_CHOICE = (
-    "an untrusted workspace file may not choose the provider, the model or the system prompt"
-)
-REASON_UNTRUSTED_LIMIT = "an untrusted workspace file may not raise the limits"
 #: top-level keys an untrusted workspace file may not set at all
 UNTRUSTED_CHOICES = ("provider", "model", "system_prompt")
 #: limits an untrusted workspace file may lower but not raise
 UNTRUSTED_LIMITS = ("max_iterations", "max_total_tokens")
-
-
-@dataclass
-class IgnoredSetting:
-    """A value of the workspace file that is not used, and why.
-
-    ``key`` is dotted (``providers.openai.base_url``, ``permissions.allow``); ``value`` is how it
-    is shown (secrets masked); ``message`` is one line: where, what, why, and what to do instead.
-    """
-
-    key: str
-    value: str
-    file: Path
-    line: int | None
-    reason: str
-    message: str
-
-    @property
-    def where(self) -> str:
-        """``FILE:LINE`` (or the file alone when the line is unknown)."""
-        return f"{self.file}:{self.line}" if self.line else str(self.file)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as plain data (the file as a string)."""
-        return {
-            "key": self.key,
-            "value": self.value,
-            "file": str(self.file),
-            "line": self.line,
-            "reason": self.reason,
-            "message": self.message,
-        }
 
 
 def workspace_trust(settings: Settings, flag: bool) -> tuple[bool, str]:
