@@ -10,7 +10,7 @@ from pathlib import Path
 from cli_support import invoke
 
 from allos_core.config import load_settings
-from allos_core.dotenv_keys import apply_dotenv
+from allos_core.config.dotenv_keys import apply_dotenv
 
 
 def _env_file() -> Path:
