@@ -29,9 +29,10 @@ from allos_core.permissions import (
     PermissionDecision,
     PermissionRequest,
     decide_permission,
+    no_prompt_denial,
     normalize_answer,
     rule_text,
-    suggested_rule,
+    unapproved_subjects,
 )
 from allos_core.tools import Tool, ToolResult
 
@@ -169,6 +170,21 @@ class ToolExecutor:
             return result
         return ReadyCall(call, tool, args, subjects)
 
+    def _nobody_to_ask(
+        self, tool: Tool, subjects: list[str | None], decision: PermissionDecision
+    ) -> PermissionDecision:
+        """The deny an ``ask`` becomes with no one to ask: it names the parts of the call that
+        need approval (a ``> FILE`` redirection is one) and the rules that would allow them."""
+        agent = self.agent
+        needed = unapproved_subjects(
+            tool.name,
+            subjects or [None],
+            agent.permissions,
+            path_like=tool.path_subject,
+            workspace=agent.workspace,
+        )
+        return no_prompt_denial(tool.name, needed, decision.reason, path_like=tool.path_subject)
+
     async def _ask(
         self,
         tool: Tool,
@@ -180,7 +196,7 @@ class ToolExecutor:
     ) -> PermissionDecision:
         agent = self.agent
         if agent.ask is None:
-            return _nobody_to_ask(tool, subjects, decision)
+            return self._nobody_to_ask(tool, subjects, decision)
         try:
             preview = tool.preview(args, agent.tool_context)
         except Exception as exc:
@@ -204,7 +220,7 @@ class ToolExecutor:
             # before the tool runs
             await asyncio.sleep(0)
         except EOFError:
-            return _nobody_to_ask(tool, subjects, decision)
+            return self._nobody_to_ask(tool, subjects, decision)
         except Exception as exc:
             return PermissionDecision.deny(f"the permission prompt failed ({exc})", "prompt")
         answer = normalize_answer(answer)
@@ -280,21 +296,3 @@ class ToolExecutor:
             agent.plugin_manager.notify(name, context=agent.tool_context, **views)
         except Exception:
             logger.warning("plugin hook %s failed", name, exc_info=True)
-
-
-def _nobody_to_ask(
-    tool: Tool, subjects: list[str | None], decision: PermissionDecision
-) -> PermissionDecision:
-    """The deny an ``ask`` becomes with no one to ask: it says how to allow the call."""
-    rules = []
-    for subject in subjects or [None]:
-        rule = suggested_rule(tool.name, subject, path_like=tool.path_subject)
-        if rule not in rules:
-            rules.append(rule)
-    allow = " ".join(f"--allow '{rule}'" for rule in rules)
-    why = f" ({decision.reason})" if decision.reason else ""
-    return PermissionDecision.deny(
-        f"not allowed: {tool.name} needs approval{why} and there is no one to ask. "
-        f"Allow it with {allow} or approve every ask with -y",
-        "no prompt",
-    )
