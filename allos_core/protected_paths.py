@@ -10,7 +10,10 @@ runs later, outside any sandbox. The command sandbox keeps commands off them
 from __future__ import annotations
 
 #: workspace-relative files that configure the agent or git
-PROTECTED_FILES = frozenset({"allos.toml", "ALLOS.md", "AGENTS.md", ".mcp.json", ".git/config"})
+PROTECTED_FILES = frozenset(
+    {"allos.toml", "ALLOS.md", "AGENTS.md", ".mcp.json", ".git/config", ".git/commondir",
+     ".git/config.worktree"}
+)  # fmt: skip
 #: workspace-relative folders whose whole content is protected
 PROTECTED_DIRS = (".git/hooks",)
 
