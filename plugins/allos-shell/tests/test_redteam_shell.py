@@ -109,3 +109,41 @@ def test_a_command_cannot_read_the_agents_environment_through_proc(tmp_path):
     # then: the key is not there
     assert "sk-agent-SECRET" not in done.stdout
     assert "Permission denied" in done.stderr, done.stderr
+
+
+# -- default deny rules: spellings beyond the issue's corpus ---------------------------------------
+
+EVASIONS = [
+    "rm -rf ~root",  # another user's home folder
+    "rm -rf ~bob/*",
+    "rm -rf /*/",  # a glob matching every top-level folder
+    "rm -rf /e??",
+    "rm -rf /[e]tc",
+    "rm -rf /u*/*",
+    "rm -rf $'/'",  # ANSI-C quoting
+    "rm -rf $'\\x2f'",
+    "rm -rf $'\\057'",
+    "rm -rf $'/e'tc",
+]
+STILL_FINE = [
+    "rm -rf ~+/build",
+    "rm -rf /tmp/build*",
+    "rm -rf build/*",
+    "rm -rf $'build'",
+    "rm -rf *.pyc",
+    "rm -rf ./*",
+]
+
+
+@pytest.mark.parametrize("command", EVASIONS)
+def test_default_denies_see_through_globs_other_homes_and_ansi_c_quoting(command):
+    from allos_shell.safety import destructive_reason
+
+    assert destructive_reason(command) is not None
+
+
+@pytest.mark.parametrize("command", STILL_FINE)
+def test_ordinary_removals_stay_allowed(command):
+    from allos_shell.safety import destructive_reason
+
+    assert destructive_reason(command) is None
