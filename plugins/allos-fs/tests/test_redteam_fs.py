@@ -49,3 +49,22 @@ def test_globs_still_match_as_before():
     assert not regex.match("a/test_12.py")
     assert compile_glob("a/**").match("a/b/c") and compile_glob("a/**").match("a")
     assert compile_glob("*.py").match("x.py") and not compile_glob("*.py").match("d/x.py")
+
+
+@pytest.mark.parametrize("second", ["", "a*\n"])
+async def test_a_hostile_gitignore_does_not_hang_glob_grep_or_listing(ws, call, second):
+    # given: a repository whose .gitignore holds a pattern that backtracks on a crafted name
+    # (and, second case, a pattern that does match it, so every pattern gets checked)
+    (ws / ".gitignore").write_text(STARS + "\n" + second)
+    (ws / NAME).write_text("needle\n")
+    (ws / "kept.txt").write_text("needle\n")
+    # when: the model lists and searches
+    from allos_fs.tools import list_directory
+
+    listed = await call(glob, ws, pattern="**")
+    found = await call(grep, ws, pattern="needle")
+    shown = await call(list_directory, ws, path=".")
+    # then: each answers (Python's re took minutes per name here), and the rules still apply
+    assert "kept.txt" in listed.content and "kept.txt" in found.content
+    assert (NAME in listed.content) is (second == "")
+    assert not shown.is_error
