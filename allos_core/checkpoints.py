@@ -311,6 +311,13 @@ def drop_turn_messages(messages: list[Any], checkpoint: Checkpoint) -> bool:
     return True
 
 
+#: git runs outside the sandbox here: programs a repository's .git/config names (an fsmonitor,
+#: hooks, a signing program) must not run on the agent's behalf
+_GIT_SAFETY = (
+    "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false",
+)  # fmt: skip
+
+
 def commit_turn(workspace: Path, checkpoint: Checkpoint) -> str | None:
     """Commit the files ``checkpoint`` changed on the current git branch; returns the commit id.
 
@@ -325,7 +332,10 @@ def commit_turn(workspace: Path, checkpoint: Checkpoint) -> str | None:
 
     def git(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["git", "-C", str(workspace), *args], capture_output=True, text=True, check=False
+            ["git", *_GIT_SAFETY, "-C", str(workspace), *args],
+            capture_output=True,
+            text=True,
+            check=False,
         )
 
     if git("rev-parse", "--is-inside-work-tree").stdout.strip() != "true":

@@ -165,13 +165,13 @@ def path_pattern_matches(
     pattern = normalize_rule_path(pattern)
     path = normalize_rule_path(path)
     if not _is_absolute(pattern):
-        return _path_regex(pattern).fullmatch(path) is not None
+        return _path_regex(pattern).fullmatch(path)
     if not _is_absolute(path):
         if workspace is None:
             return False
         root = Path(os.fspath(workspace)).as_posix().rstrip("/")
         path = (root or "/") if path == "." else f"{root}/{path}"
-    return any(_path_regex(p).fullmatch(path) is not None for p in _absolute_variants(pattern))
+    return any(_path_regex(p).fullmatch(path) for p in _absolute_variants(pattern))
 
 
 def normalize_rule_path(text: str) -> str:
@@ -213,33 +213,81 @@ def _absolute_variants(pattern: str) -> tuple[str, ...]:
     return (pattern,) if variant == pattern else (pattern, variant)
 
 
-_PATH_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+_PATH_REGEX_CACHE: dict[str, _PathGlob] = {}
 
 
-def _path_regex(pattern: str) -> re.Pattern[str]:
+class _PathGlob:
+    """A path pattern matched by stepping a set of positions through the path: time linear in
+    the path for any pattern (a regex ``[^/]*a[^/]*a…`` backtracks for minutes on ``aaa…``, and
+    an untrusted workspace's ``deny`` rules always apply)."""
+
+    def __init__(self, pattern: str) -> None:
+        tokens: list[str] = []
+        i = 0
+        while i < len(pattern):
+            for token in ("**/", "**", "*", "?"):
+                if pattern.startswith(token, i):
+                    tokens.append(token)
+                    i += len(token)
+                    break
+            else:
+                tokens.append("=" + pattern[i])
+                i += 1
+        self.tokens = tokens
+
+    def _closure(self, states: set[Any]) -> set[Any]:
+        todo = list(states)
+        while todo:
+            state = todo.pop()
+            if (
+                isinstance(state, int)
+                and state < len(self.tokens)
+                and self.tokens[state] in ("*", "**", "**/")
+                and state + 1 not in states
+            ):
+                states.add(state + 1)
+                todo.append(state + 1)
+        return states
+
+    def fullmatch(self, path: str) -> bool:
+        end = len(self.tokens)
+        states = self._closure({0})
+        for char in path:
+            following: set[Any] = set()
+            for state in states:
+                if isinstance(state, tuple):  # inside a "**/": anything, a "/" may end it
+                    following.add(state)
+                    if char == "/":
+                        following.add(state[1] + 1)
+                    continue
+                if state == end:
+                    continue
+                token = self.tokens[state]
+                if token == "**/":
+                    following.add(("in", state))
+                    if char == "/":
+                        following.add(state + 1)
+                elif token == "**":
+                    following.add(state)
+                elif token == "*":
+                    if char != "/":
+                        following.add(state)
+                elif token == "?":
+                    if char != "/":
+                        following.add(state + 1)
+                elif token[1] == char:
+                    following.add(state + 1)
+            if not following:
+                return False
+            states = self._closure(following)
+        return end in states
+
+
+def _path_regex(pattern: str) -> _PathGlob:
     cached = _PATH_REGEX_CACHE.get(pattern)
     if cached is not None:
         return cached
-    out = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif ch == "*":
-            out.append("[^/]*")
-            i += 1
-        elif ch == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(ch))
-            i += 1
-    compiled = re.compile("".join(out), re.S)
+    compiled = _PathGlob(pattern)
     _PATH_REGEX_CACHE[pattern] = compiled
     return compiled
 

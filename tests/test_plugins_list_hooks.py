@@ -39,7 +39,7 @@ def test_a_policy_plugin_is_visible_with_its_hooks_in_json(policy_site):
     assert result.exit_code == 0
     plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
     assert plugins["quiet_policy"]["hooks"] == ["permission", "audit"]
-    assert plugins["fs"]["hooks"] == ["tools"]
+    assert plugins["fs"]["hooks"] == ["tools", "permission"]  # protected config files
     assert plugins["openai"]["hooks"] == ["providers"]
 
 

@@ -74,9 +74,8 @@ async def _describe(manager: Any, settings: Any, name: str) -> dict[str, Any]:
 
 
 def _print(listings: list[dict[str, Any]]) -> None:
-    from rich.markup import escape
-
     from allos_core.cli.ui import out_console, print_warning
+    from allos_core.terminal import safe_markup as escape  # ids come from a server: neutralise
 
     console = out_console()
     if not listings:
@@ -88,7 +87,7 @@ def _print(listings: list[dict[str, Any]]) -> None:
             continue
         if not listing["models"]:
             console.print("  [dim](no models listed)[/]")
-        width = max((len(m["id"]) for m in listing["models"]), default=0)
+        width = max((len(escape(m["id"])) for m in listing["models"]), default=0)
         for model in listing["models"]:
             window = model["context_window"]
             context = f"{window:,} tokens" if window else "context ?"

@@ -33,7 +33,10 @@ class IgnoreFile:
     base: str  # "" for the workspace root, else "a/b"
     spec: Any  # pathspec.GitIgnoreSpec
     #: one regex that matches when any pattern does (a fast "no opinion" answer), if buildable
-    quick: re.Pattern[str] | None = None
+    quick: Any | None = None
+    #: every pattern as (include, RE2 regex), last first: a repository's .gitignore must not
+    #: make Python's backtracking ``re`` run for minutes on a crafted file name
+    rules: tuple[tuple[bool, Any], ...] | None = None
 
     def verdict(self, rel: str, is_dir: bool) -> bool | None:
         """True when ignored, False when re-included by a ``!`` pattern, None when no pattern matches."""
@@ -41,6 +44,11 @@ class IgnoreFile:
         if is_dir:
             sub += "/"
         if self.quick is not None and self.quick.search(sub) is None:
+            return None
+        if self.rules is not None:
+            for include, regex in self.rules:
+                if regex.search(sub) is not None:
+                    return include
             return None
         check = getattr(self.spec, "check_file", None)
         if check is not None:
@@ -75,13 +83,40 @@ def load_ignore_file(fs: WorkspaceFS, base: str) -> IgnoreFile | None:
     if not any(line.strip() and not line.startswith("#") for line in lines):
         return None
     spec = pathspec.GitIgnoreSpec.from_lines(lines)
-    return IgnoreFile(base, spec, _quick_regex(spec))
+    return IgnoreFile(base, spec, _quick_regex(spec), _linear_rules(spec))
+
+
+def _re2(source: str) -> Any | None:
+    import re2  # imported on use: loading the plugin stays cheap
+
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return re2.compile(source, options)
+    except re2.error:
+        return None
+
+
+def _linear_rules(spec: Any) -> tuple[tuple[bool, Any], ...] | None:
+    """Each pattern of ``spec`` (last first) compiled with RE2; None when one cannot be."""
+    rules: list[tuple[bool, Any]] = []
+    for pattern in reversed(getattr(spec, "patterns", [])):
+        if pattern.include is None:
+            continue
+        regex = getattr(pattern, "regex", None)
+        if regex is None or not isinstance(regex.pattern, str) or regex.flags & ~re.UNICODE:
+            return None
+        compiled = _re2(regex.pattern)
+        if compiled is None:
+            return None
+        rules.append((bool(pattern.include), compiled))
+    return tuple(rules)
 
 
 _NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
 
 
-def _quick_regex(spec: Any) -> re.Pattern[str] | None:
+def _quick_regex(spec: Any) -> Any | None:
     """The alternation of every pattern's regex: when it does not match, no pattern does.
 
     Checking one combined regex instead of each pattern in turn makes the common case (a path no
@@ -98,10 +133,7 @@ def _quick_regex(spec: Any) -> re.Pattern[str] | None:
         sources.append("(?:" + _NAMED_GROUP.sub("(?:", regex.pattern) + ")")
     if not sources:
         return None
-    try:
-        return re.compile("|".join(sources))
-    except re.error:
-        return None
+    return _re2("|".join(sources))
 
 
 def is_ignored(chain: tuple[IgnoreFile, ...], rel: str, is_dir: bool) -> bool:

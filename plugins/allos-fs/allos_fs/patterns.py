@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _SPECIAL = set("*?[{")
 
@@ -103,10 +104,53 @@ def glob_regex(pattern: str) -> str:
     return "".join(out)
 
 
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """A compiled regex that full-matches the paths ``pattern`` selects."""
-    alternatives = [glob_regex(p) for p in expand_braces(normalize_glob(pattern))]
-    return re.compile("(?:" + "|".join(alternatives) + r")\Z", re.S)
+def compile_glob(pattern: str) -> Any:
+    """A compiled regex whose ``match`` full-matches the paths ``pattern`` selects.
+
+    Compiled with RE2 (linear time): with Python's backtracking ``re``, ``*a*a*a*a*a*a*a*a*a*a*b``
+    against a file named ``aaa…a`` runs for minutes. Patterns with more than
+    :data:`MAX_ALTERNATIVES` brace alternatives are refused (``{a,b}`` twenty times is a million).
+    """
+    import re2  # imported on use: loading the plugin stays cheap
+
+    from allos_fs.files import FileToolError
+
+    normalized = normalize_glob(pattern)
+    if count_alternatives(normalized) > MAX_ALTERNATIVES:
+        raise FileToolError(
+            f"the pattern has more than {MAX_ALTERNATIVES:,} {{…}} alternatives; use fewer "
+            "braces, or several calls"
+        )
+    alternatives = [glob_regex(p) for p in expand_braces(normalized)]
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return re2.compile("(?s)(?:" + "|".join(alternatives) + r")\z", options)
+    except re2.error as exc:
+        raise FileToolError(f"invalid pattern {pattern!r}: {exc}") from None
+
+
+#: the most ``{a,b}`` alternatives one glob pattern may expand to
+MAX_ALTERNATIVES = 1000
+
+
+def count_alternatives(pattern: str) -> int:
+    """How many patterns :func:`expand_braces` makes of ``pattern`` (at most a bit over the cap)."""
+    total, depth, start = 1, 0, -1
+    for index, char in enumerate(pattern):
+        if char == "{":
+            if depth == 0:
+                start = index
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                options = _split_top_level(pattern[start + 1 : index])
+                if len(options) >= 2:
+                    total *= sum(min(count_alternatives(o), MAX_ALTERNATIVES + 1) for o in options)
+                if total > MAX_ALTERNATIVES:
+                    return MAX_ALTERNATIVES + 1
+    return total
 
 
 def normalize_glob(pattern: str) -> str:

@@ -52,6 +52,8 @@ _HARMLESS_DEVICES = frozenset(
 )
 _HARMLESS_DEVICE_FOLDERS = ("/dev/fd/", "/dev/pts/", "/dev/tcp/", "/dev/udp/", "/dev/shm/")
 
+_ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'")
+_GLOB = re.compile(r"[*?\[]")
 _EXPANSION = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|`[^`]*`|\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9@*#?$!-]")
 
 
@@ -61,6 +63,7 @@ def is_dangerous_operand(path: str) -> bool:
     ``$X``, ``${HOME%/}``, ``"$DIR"/*`` and ``$(…)`` may be empty, ``/`` or the home folder when
     the command runs: the path is dangerous when any of those makes it so.
     """
+    path = _ANSI_C.sub(_decode_ansi_c, path)  # $'/' and $'\x2f' are /
     if is_dangerous_path(path):
         return True
     if not _EXPANSION.search(path.replace("${HOME}", "~").replace("$HOME", "~")):
@@ -75,8 +78,10 @@ def is_dangerous_path(path: str) -> bool:
     if not text:
         return False
     text = re.sub(r"^(\$\{HOME\}|\$HOME)(?=/|$)", "~", text)
-    if re.match(r"^~[^/]", text):
-        return False  # ~user or ~+: not this user's home
+    if re.match(r"^~[+-]", text):
+        return False  # ~+ and ~-: the current and previous folders
+    if re.match(r"^~[^/]", text):  # ~user: that user's home folder (~root is /root)
+        text = "~" + text[text.find("/") :] if "/" in text else "~"
     if text.endswith("/*"):
         text = text[:-2] or "/"
     elif text == "*" or text.endswith("/.*"):
@@ -86,7 +91,27 @@ def is_dangerous_path(path: str) -> bool:
     if not text.startswith("/"):
         return False
     normal = _normal(text)
-    return normal == "/" or normal in SYSTEM_DIRS
+    return normal == "/" or normal in SYSTEM_DIRS or _globs_top_level(normal)
+
+
+def _globs_top_level(normal: str) -> bool:
+    """``/*``, ``/e??``, ``/[e]tc``, ``/u*/*``: a pattern that may match a top-level folder."""
+    first, *rest = normal.lstrip("/").split("/")
+    return bool(_GLOB.search(first)) and all(part in ("*", "") for part in rest)
+
+
+def unquote_ansi_c(text: str) -> str:
+    """``text`` with each ``$'…'`` (bash ANSI-C quoting) as a plain single-quoted word."""
+    import shlex
+
+    return _ANSI_C.sub(lambda m: shlex.quote(_decode_ansi_c(m)), text)
+
+
+def _decode_ansi_c(match: re.Match[str]) -> str:
+    try:
+        return match.group(1).encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return "/"  # undecodable: assume the worst
 
 
 def _normal(path: str) -> str:

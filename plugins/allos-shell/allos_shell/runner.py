@@ -69,6 +69,10 @@ async def run_shell(
     read_end = None
     contained = can_launch()
     if contained:
+        if sandbox.mode != "off":
+            from allos_shell.sandbox.undumpable import hide_agent_process
+
+            hide_agent_process()  # the provider keys in our /proc/PID/environ stay ours
         read_end, write_end = os.pipe()
         pass_fds = (write_end,)
         spec = launcher_spec(

@@ -37,7 +37,7 @@ import shlex
 from collections.abc import Iterable, Sequence
 
 from allos_shell.commands import ParsedCommandLine, parse_command_line
-from allos_shell.paths import is_dangerous_operand, is_device
+from allos_shell.paths import is_dangerous_operand, is_device, unquote_ansi_c
 from allos_shell.subjects import is_dynamic_program
 from allos_shell.wrappers import (
     expand_braces,
@@ -281,7 +281,7 @@ _REDIRECT = re.compile(r"^\d*(?:&>>?|>>?|>\||<>|>&)(.*)$")
 
 def _lexical_commands(command: str) -> list[tuple[list[str], list[str]]]:
     """Cut a line at every operator, quoted or not, into (words, write-redirection targets)."""
-    text = command.replace("${HOME}", "$HOME")
+    text = unquote_ansi_c(command.replace("${HOME}", "$HOME"))  # $'\x2f' is /
     pieces: list[tuple[list[str], list[str]]] = []
     for segment in _SEPARATORS.split(text):
         try:

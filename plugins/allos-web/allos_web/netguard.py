@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 SCHEMES = ("http", "https")
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
 
 
 class WebAccessError(Exception):
@@ -61,8 +62,15 @@ def parse_url(url: str) -> Target:
 def non_public_reason(address: str) -> str | None:
     """Why ``address`` (an IP literal) is not a public internet address, or None when it is."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _SITE_LOCAL:  # deprecated, still routed on some networks; not in is_private
+            return "a site-local address"
+        # 6to4 and Teredo carry an IPv4 address that the tunnel delivers to
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            reason = non_public_reason(str(embedded))
+            if reason or ip.ipv4_mapped is not None:
+                return reason
     for attribute, reason in (
         ("is_loopback", "a loopback address"),
         ("is_unspecified", "an unspecified address"),

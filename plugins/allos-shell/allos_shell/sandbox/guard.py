@@ -19,7 +19,12 @@ import tempfile
 from pathlib import Path
 
 #: workspace-relative files the guard watches (``.git`` itself too: it must stay a folder)
-PROTECTED_FILES = ("allos.toml", "ALLOS.md", "AGENTS.md", ".mcp.json", ".git", ".git/config")
+#: (``.git/commondir`` would send git to another folder's config and hooks; ``config.worktree``
+#: is read once ``extensions.worktreeConfig`` is on)
+PROTECTED_FILES = (
+    "allos.toml", "ALLOS.md", "AGENTS.md", ".mcp.json", ".git", ".git/config",
+    ".git/commondir", ".git/config.worktree",
+)  # fmt: skip
 #: workspace-relative folders whose whole content the guard watches
 PROTECTED_DIRS = (".git/hooks",)
 _MAX_FILES = 512
