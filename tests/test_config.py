@@ -540,7 +540,7 @@ def test_describe_and_to_dict_show_what_was_ignored_and_why(workspace, user_file
         ("timeout", None),
         ("num_ctx", None),
         ("keep_alive", None),
-        ("organization", None),
+        ("organization", "endpoint"),  # whose account the key bills
     ],
 )
 def test_workspace_restriction(option, restriction):

@@ -17,12 +17,6 @@ def workspace(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workspace_policy._ENDPOINT matches project/location/region but not 'organization' "
-    "(or 'org'), so an untrusted workspace picks the OpenAI organization the user's key bills; "
-    "add organization|(?:^|_)org(?:$|_) to _ENDPOINT",
-)
 def test_untrusted_workspace_cannot_pick_the_organization_the_users_key_bills(workspace, tmp_path):
     (workspace / "allos.toml").write_text('[providers.openai]\norganization = "org-attacker"\n')
     settings = load_settings(workspace, user_file=tmp_path / "none.toml", environ={})

@@ -59,12 +59,6 @@ def test_users_git_commit_does_not_run_programs_named_by_the_repos_git_config(re
     assert not marker.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workspace_policy lets an untrusted allos.toml set git_commit = true (allos then runs "
-    "git on the repo outside the sandbox and commits to the user's branch); git_commit belongs "
-    "with UNTRUSTED_CHOICES",
-)
 def test_untrusted_allos_toml_cannot_turn_on_git_commits(repo):
     # given: an untrusted repo whose allos.toml turns on commits
     (repo / "allos.toml").write_text("git_commit = true\n")

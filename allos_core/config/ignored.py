@@ -15,7 +15,8 @@ REASON_USER_ONLY = "only the user file can trust workspaces"
 REASON_BUDGET = "an untrusted workspace may only lower the budget"
 REASON_PRICES = "prices from a workspace file need a trusted workspace"
 REASON_UNTRUSTED_CHOICE = (
-    "an untrusted workspace file may not choose the provider, the model or the system prompt"
+    "an untrusted workspace file may not choose the provider, the model, the system prompt or "
+    "commits to your branch"
 )
 REASON_UNTRUSTED_LIMIT = "an untrusted workspace file may not raise the limits"
 

@@ -55,7 +55,7 @@ _CREDENTIAL = re.compile(r"key|token(?!s)|secret|passw|credential|auth|cookie|he
 #: cloud project / location / backend (Vertex AI) decides whose account receives them
 _ENDPOINT = re.compile(
     r"url|uri|host|endpoint|proxy|server|address|domain|socket|(?:^|_)base(?:$|_)"
-    r"|project|location|region|vertex",
+    r"|project|location|region|vertex|organization|(?:^|_)org(?:$|_)",
     re.I,
 )
 #: provider options a workspace file may always set
@@ -87,7 +87,7 @@ def workspace_restriction(option: str) -> str | None:
 
 
 #: top-level keys an untrusted workspace file may not set at all
-UNTRUSTED_CHOICES = ("provider", "model", "system_prompt")
+UNTRUSTED_CHOICES = ("provider", "model", "system_prompt", "git_commit")
 #: limits an untrusted workspace file may lower but not raise
 UNTRUSTED_LIMITS = ("max_iterations", "max_total_tokens")
 

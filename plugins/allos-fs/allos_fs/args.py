@@ -44,7 +44,9 @@ class GlobArgs(BaseModel):
 class GrepArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    pattern: str = Field(description="Python regular expression to search for (re syntax).")
+    pattern: str = Field(
+        description="Regular expression to search for (RE2 syntax: like Python re, without lookarounds or backreferences)."
+    )
     path: str = Field(
         default=".", description="Folder or file to search, relative to the workspace root."
     )
