@@ -201,7 +201,7 @@ def test_chat_saves_every_turn_and_resumes(tmp_path, workspace):
     script = write_script(tmp_path, ["Noted.", "You said kiwi."])
     result = invoke(*chat_args(workspace, script, "-s", "fruit"), input="remember kiwi\n")
     assert result.exit_code == 0, result.stderr
-    assert "allos chat -s fruit" in result.stderr
+    assert " chat -s fruit)" in result.stderr  # resume: allos (or uv run allos, ...) chat -s fruit
     resumed = invoke(*chat_args(workspace, script, "-s", "fruit"), input="what fruit?\n")
     assert "(2 messages)" in resumed.stderr
     users = [m.text for m in Session.load("fruit").messages if m.role == "user"]

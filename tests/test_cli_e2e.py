@@ -318,9 +318,10 @@ def test_demo_setup_only_copies_and_prints_the_commands(tmp_path):
     assert result.returncode == 0, result.stderr
     stats = (target / "textstats" / "textstats" / "stats.py").read_text()
     assert "ordered[middle] + ordered[middle + 1]" in stats  # still broken: nothing ran
-    assert f"allos run -p openai --workspace {target / 'textstats'}" in result.stderr
-    assert "allos run -p ollama -m qwen3 --workspace" in result.stderr
-    assert "allos run -p google --workspace" in result.stderr  # needs GEMINI_API_KEY
+    # (the command is `allos`, `uv run allos` or `PYTHON -m allos_core`: whatever runs here)
+    assert f" run -p openai --workspace {target / 'textstats'}" in result.stderr
+    assert " run -p ollama -m qwen3 --workspace" in result.stderr
+    assert " run -p google --workspace" in result.stderr  # needs GEMINI_API_KEY
     again = run_allos("demo", "--dir", str(target), env=env)
     assert again.returncode == 2
     assert "not empty" in again.stderr

@@ -21,17 +21,10 @@ SUMMARY_FAILED = 20
 
 
 def clean(text: Any, limit: int = 200) -> str:
-    """One line of outside text, safe for the terminal: control characters shown as escapes."""
-    value = str(text)
-    out = []
-    for char in value:
-        if char.isprintable():
-            out.append(char)
-        elif char in "\n\t":
-            out.append(" ")
-        else:
-            out.append(char.encode("unicode_escape").decode("ascii"))
-    line = "".join(out)
+    """One line of outside text, safe for the terminal (see :mod:`allos_core.terminal`)."""
+    from allos_core.terminal import neutralise
+
+    line = neutralise(" ".join(str(text).replace("\t", " ").splitlines()))
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -152,7 +145,7 @@ class BatchProgress:
             )
         else:
             why = clean(result.error or result.stop_reason)
-            text = f"[red]✗[/] {escape(clean(result.id, 80))} {escape(result.stop_reason)}: {escape(why)}"
+            text = f"[red]✗[/] {escape(clean(result.id, 80))} {escape(clean(result.stop_reason))}: {escape(why)}"
         self.console.print(text)
 
     def _refresh(self) -> None:
