@@ -256,14 +256,8 @@ class Renderer:
         if call.parse_error:
             self.err.print(f"[bold]●[/] {safe_markup(call.name)} [red](invalid arguments)[/]")
             return
-        # a Text, not markup: this line is printed every turn, and parsing markup costs more
-        # than the rest of its rendering; neutralised: the call comes from the model
-        from rich.text import Text
-
-        line = Text.assemble(
-            ("●", "bold cyan"), " ", (neutralise(format_call(call.name, call.arguments)), "bold")
-        )
-        self.err.print(line)
+        # neutralised: the call comes from the model
+        self._line(("●", "bold cyan"), (" ", ""), (neutralise(format_call(call.name, call.arguments)), "bold"))  # fmt: skip
 
     def on_permission(self, event: Any) -> None:
         decision = event.decision
@@ -307,11 +301,35 @@ class Renderer:
             summary = f"{len(lines)} line{'s' if len(lines) != 1 else ''}"
             if event.duration >= 0.5:
                 summary += f" · {event.duration:.1f}s"
-        from rich.text import Text
-
-        self.err.print(Text.assemble("  ", ("→ " + neutralise(str(summary)), "dim")))
+        self._line(("  ", ""), ("→ " + neutralise(str(summary)), "dim"))
         if self.verbose:
             self._print_block(result.content, "dim", head=20, tail=5)
+
+    def _line(self, *parts: tuple[str, str]) -> None:
+        """One line of (text, style) parts on stderr, written directly.
+
+        The two lines every tool call prints go through here: rich's print machinery costs
+        more than the rest of a turn's rendering. The text must already be neutralised; only
+        the styles below are known (anything else falls back to rich).
+        """
+        console = self.err
+        if console.is_dumb_terminal or console.record or console.is_jupyter:
+            from rich.text import Text
+
+            console.print(Text.assemble(*parts))
+            return
+        colour = console.color_system is not None and not console.no_color
+        chunks = []
+        for text, style in parts:
+            code = _ANSI.get(style) if colour else ""
+            if code is None:
+                from rich.text import Text
+
+                console.print(Text.assemble(*parts))
+                return
+            chunks.append(f"\x1b[{code}m{text}\x1b[0m" if code else text)
+        console.file.write("".join(chunks) + "\n")
+        console.file.flush()
 
     def print_diff(self, diff: str, *, indent: str = "  ") -> None:
         """A unified diff, coloured (plain +/- when colour is off), cut after DIFF_LINES lines."""
@@ -448,6 +466,10 @@ class Renderer:
 def format_cost(dollars: float) -> str:
     """``$0.0123`` below a dollar, ``$4.56`` above."""
     return f"${dollars:.4f}" if dollars < 1 else f"${dollars:,.2f}"
+
+
+#: SGR codes of the styles :meth:`Renderer._line` writes itself
+_ANSI = {"": "", "bold": "1", "dim": "2", "bold cyan": "1;36"}
 
 
 def _decision_reason(decision: Any) -> str:
