@@ -26,9 +26,13 @@ def providers(environ: Mapping[str, str] | None = None) -> tuple[Any, Any] | Non
     standard variables: ``OTEL_TRACES_EXPORTER`` / ``OTEL_METRICS_EXPORTER`` ``otlp`` (the
     default when an OTLP endpoint is set) or ``console``.
     """
-    from opentelemetry import metrics, trace
+    import sys
 
     environ = os.environ if environ is None else environ
+    if "opentelemetry.trace" not in sys.modules and not telemetry_enabled(environ):
+        return None  # no application set providers up, and no variable asks: nothing to import
+    from opentelemetry import metrics, trace
+
     tracer_provider = trace.get_tracer_provider()
     meter_provider = metrics.get_meter_provider()
     app_configured = not _is_proxy(tracer_provider)

@@ -167,3 +167,18 @@ def test_a_real_allos_run_is_traced(tmp_path, telemetry):
     assert "execute_tool read_file" in {s.name for s in spans}
     [root] = [s for s in spans if s.parent is None]
     assert all(s.parent.span_id == root.context.span_id for s in spans if s is not root)
+
+
+def test_a_run_without_telemetry_configured_never_imports_opentelemetry(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from allos_core import Agent; from allos_core.testing import ScriptedProvider;"
+        f"Agent(ScriptedProvider(['hi']), tools=[], workspace={str(tmp_path)!r}).run('x');"
+        "print(any(m.startswith('opentelemetry') for m in sys.modules))"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
