@@ -116,3 +116,20 @@ def test_a_sync_agent_call_inside_a_running_loop_is_refused_with_the_async_way()
         asyncio.run(inside())
 
     assert "await agent.arun(task)" in (raised.value.hint or "")
+
+
+def test_resolved_settings_are_read_only(tmp_path):
+    import pytest
+
+    from allos_core.config import resolve_settings
+
+    settings = resolve_settings(tmp_path, user_file=tmp_path / "none.toml", environ={})
+    with pytest.raises(AttributeError, match="read-only"):
+        settings.workspace_trusted = True
+    with pytest.raises(TypeError):
+        settings.values["model"] = "chosen-later"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        settings.providers["openai"] = {"base_url": "http://elsewhere"}  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        settings.rules.append(None)  # type: ignore[attr-defined]
+    assert settings.to_dict()["workspace"]["trusted"] is False  # views still work

@@ -65,6 +65,8 @@ def switch(chat: Any, name: str, model: str | None) -> None:
     name, configured_model, options = provider_for_switch(
         chat.setup.manager, chat.setup.settings, name
     )
+    if chat.options.base_url and name == chat.setup.choice.name:  # --base-url holds for the chat
+        options["base_url"] = chat.options.base_url
     if chat.options.think:  # --think and --no-cache hold for the whole chat
         options["think"] = chat.options.think
     if chat.options.no_cache:

@@ -59,8 +59,6 @@ def choose_provider(
     options = settings.provider_options(name)
     if base_url:
         options["base_url"] = base_url
-        settings.providers.setdefault(name, {})["base_url"] = base_url
-        settings.sources[f"providers.{name}.base_url"] = "flag --base-url"
     return ProviderChoice(name, settings.model_for(name), options, reason)
 
 

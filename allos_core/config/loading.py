@@ -111,7 +111,8 @@ def resolve_settings(
     """Every layer in one pass: :func:`load_settings`, then provider keys from the ``.env``
     files (the user's, and the workspace's when it is trusted; the environment still wins).
 
-    What the CLI and the library build agents from; nothing merges into it afterwards.
+    What the CLI and the library build agents from: resolved once, then read-only (see
+    :meth:`Settings.frozen`).
     """
     from allos_core.config.dotenv_keys import apply_dotenv
 
@@ -123,7 +124,7 @@ def resolve_settings(
         trust_workspace=trust_workspace,
     )
     apply_dotenv(settings, environ)
-    return settings
+    return settings.frozen()
 
 
 def _same_file(a: Path, b: Path) -> bool:

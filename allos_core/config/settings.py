@@ -7,9 +7,10 @@ Built by :func:`allos_core.config.loading.load_settings` (one layer at a time, w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, cast
 
 from allos_core.config.display import is_secret, mask, show_value, toml_string
 from allos_core.config.ignored import REASON_UNTRUSTED, IgnoredSetting
@@ -257,6 +258,38 @@ class Settings:
         }
 
     # -- building --------------------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get("_frozen"):
+            raise AttributeError(
+                f"resolved settings are read-only (tried to set {name!r}); "
+                "build new ones with load_settings"
+            )
+        object.__setattr__(self, name, value)
+
+    def frozen(self) -> Settings:
+        """A read-only copy, what :func:`~allos_core.config.resolve_settings` hands out: its
+        tables are mappings that refuse changes, its lists tuples, and no attribute can be set."""
+
+        def table(data: Mapping[str, Any]) -> Any:
+            return MappingProxyType(
+                {k: table(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+            )
+
+        copy = replace(
+            self,
+            values=cast(Any, table(self.values)),
+            providers=cast(Any, table(self.providers)),
+            rules=cast(Any, tuple(self.rules)),
+            sources=cast(Any, table(self.sources)),
+            files=cast(Any, tuple(self.files)),
+            trusted_workspaces=cast(Any, tuple(self.trusted_workspaces)),
+            ignored=cast(Any, tuple(self.ignored)),
+            sections=cast(Any, table(self.sections)),
+            plugin_choices=cast(Any, table(self.plugin_choices)),
+        )
+        object.__setattr__(copy, "_frozen", True)
+        return copy
+
     def apply(self, data: Mapping[str, Any], source: str) -> None:
         """Merge one layer (already validated) into these settings."""
         for key, value in data.items():
