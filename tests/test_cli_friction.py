@@ -125,6 +125,12 @@ def test_allos_command_forms(tmp_path):
     (with_python / "python3").chmod(0o755)
     on_path = {"UV": str(with_python / "uv"), "PATH": str(with_python)}
     assert allos_command(on_path) == "python3 -m uv run allos"
+    # another environment's python on PATH is a link to the same binary, but has no uv
+    other = tmp_path / "venv" / "bin"
+    other.mkdir(parents=True)
+    (other / "python3").symlink_to(with_python / "python3")
+    linked = {"UV": str(with_python / "uv"), "PATH": str(other)}
+    assert allos_command(linked) == f"{with_python / 'python3'} -m uv run allos"
     elsewhere = {"UV": str(with_python / "uv"), "PATH": ""}
     assert allos_command(elsewhere) == f"{with_python / 'python3'} -m uv run allos"
     script = tmp_path / "allos"

@@ -45,7 +45,9 @@ def _python_beside(folder: Path, environ: Mapping[str, str]) -> str | None:
         if not candidate.exists():
             continue
         on_path = shutil.which(name, path=environ.get("PATH"))
-        if on_path and _same(on_path, str(candidate)):
+        # compared as paths, not as files: two virtual environments' pythons are links to the
+        # same binary, and only the one uv was installed into can run `-m uv`
+        if on_path and os.path.abspath(on_path) == os.path.abspath(candidate):
             return name
         try:
             return shlex.quote(str(candidate.relative_to(Path.cwd())))
