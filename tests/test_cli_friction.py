@@ -100,7 +100,7 @@ def test_demo_that_cannot_start_removes_its_copy(tmp_path):
 
 
 def test_demo_next_steps_are_commands_the_user_can_run(tmp_path, monkeypatch):
-    # given the demo started as the README says: .uv/bin/python -m uv run allos demo
+    # given the demo started with uv installed into a venv: ENV/bin/python -m uv run allos demo
     monkeypatch.chdir(tmp_path)
     fake_uv_bin = tmp_path / ".uv" / "bin"
     fake_uv_bin.mkdir(parents=True)
@@ -167,3 +167,21 @@ def test_demo_run_from_a_venv_not_on_path_prints_a_runnable_command(tmp_path):
     # then the next steps name this interpreter, not a bare `allos` the shell cannot find
     assert f"{sys.executable} -m allos_core demo -p openai" in done.stderr
     assert "\n  allos " not in done.stderr
+
+
+def test_under_uv_run_the_projects_own_python_on_path_is_not_the_users(tmp_path, monkeypatch):
+    # given `uv run` put the project's venv first on PATH, and uv lives in that venv (README)
+    import sys
+    from pathlib import Path
+
+    from allos_core.cli.invocation import allos_command
+
+    ours = Path(sys.executable).parent
+    monkeypatch.chdir(ours.parent.parent)
+    command = allos_command({"UV": str(ours / "uv"), "PATH": f"{ours}:/usr/bin"})
+    # then the command names that venv's python, which the user's shell can run
+    assert command.endswith("-m uv run allos")
+    assert command.split()[0] in (
+        f"{ours.parent.name}/bin/python3",
+        f"{ours.parent.name}/bin/python",
+    )

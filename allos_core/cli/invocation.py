@@ -26,7 +26,12 @@ def allos_command(environ: Mapping[str, str] | None = None, argv0: str | None = 
     argv0 = sys.argv[0] if argv0 is None else argv0
     uv = environ.get("UV")
     if uv:
-        python = _python_beside(Path(uv).parent, environ)
+        # `uv run` put the project environment first on PATH; the user's shell has not
+        ours = os.path.dirname(sys.executable)
+        path = os.pathsep.join(
+            p for p in environ.get("PATH", "").split(os.pathsep) if p and os.path.abspath(p) != ours
+        )
+        python = _python_beside(Path(uv).parent, {**environ, "PATH": path})
         return f"{python} -m uv run allos" if python else "uv run allos"
     on_path = shutil.which("allos", path=environ.get("PATH"))
     if on_path and _same(on_path, argv0):
@@ -38,7 +43,7 @@ def _python_beside(folder: Path, environ: Mapping[str, str]) -> str | None:
     """How to name the Python that uv was installed into with pip (None: a standalone uv).
 
     ``python3`` when that is the one on PATH, a path relative to the current folder when it is
-    inside it (the README's ``.uv/bin/python``), else the full path.
+    inside it (the README's ``.venv/bin/python``), else the full path.
     """
     for name in ("python3", "python"):
         candidate = folder / name
