@@ -97,11 +97,51 @@ def unpack_workspace(data: bytes, into: Path) -> Path:
     """Extract a packed workspace into folder ``into`` (created); returns ``into``."""
     into.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        if not hasattr(tarfile, "data_filter"):  # Python < 3.10.12 / 3.11.4: no extraction filters
+            archive.extractall(into, members=_checked_members(archive, into))
+            return into
         try:
             archive.extractall(into, filter="data")
         except tarfile.FilterError as exc:
-            raise BatchError(
-                f"the packed workspace holds an unsafe entry: {exc}",
-                hint="the archive was not made by allos-ray; check the driver",
-            ) from None
+            raise _unsafe(str(exc)) from None
     return into
+
+
+def _unsafe(what: str) -> BatchError:
+    return BatchError(
+        f"the packed workspace holds an unsafe entry: {what}",
+        hint="the archive was not made by allos-ray; check the driver",
+    )
+
+
+def _checked_members(archive: tarfile.TarFile, into: Path) -> list[tarfile.TarInfo]:
+    """The members, checked as the ``data`` filter does where Python lacks it: regular files,
+    folders and links only, nothing absolute or through ``..``, no link leading outside, and no
+    set-id or device bits."""
+    import os
+
+    root = os.path.realpath(into)
+
+    def inside(path: str) -> bool:
+        real = os.path.realpath(path)
+        return real == root or real.startswith(root + os.sep)
+
+    members = []
+    for member in archive.getmembers():
+        target = os.path.join(root, member.name)
+        if os.path.isabs(member.name) or not inside(target):
+            raise _unsafe(f"{member.name!r} is outside the destination")
+        if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+            raise _unsafe(f"{member.name!r} is not a file, folder or link")
+        if member.issym():
+            if os.path.isabs(member.linkname) or not inside(
+                os.path.join(os.path.dirname(target), member.linkname)
+            ):
+                raise _unsafe(f"{member.name!r} links outside the destination")
+        elif member.islnk() and not inside(os.path.join(root, member.linkname)):
+            raise _unsafe(f"{member.name!r} links outside the destination")
+        member.mode &= 0o755 if member.isdir() else 0o644 | (member.mode & 0o111)
+        member.uid = member.gid = 0
+        member.uname = member.gname = ""
+        members.append(member)
+    return members

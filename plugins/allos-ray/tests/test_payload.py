@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
 import pickle
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +97,62 @@ def test_a_workspace_over_the_cap_fails_that_task_with_a_hint(tmp_path: Path) ->
     assert "max_workspace_mb" in (caught.value.hint or "")
 
 
-def test_a_crafted_archive_cannot_write_outside_the_folder(tmp_path: Path) -> None:
+def _crafted(*entries: tarfile.TarInfo) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        data = b"owned"
-        info = tarfile.TarInfo("../escaped.txt")
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    with pytest.raises(BatchError, match="unsafe entry"):
-        unpack_workspace(buffer.getvalue(), tmp_path / "into")
+        for info in entries:
+            archive.addfile(info, io.BytesIO(b"owned") if info.isfile() else None)
+    return buffer.getvalue()
+
+
+def _file(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = len(b"owned")
+    return info
+
+
+def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info
+
+
+@pytest.fixture(params=["python's data filter", "our checks (Python < 3.11.4)"])
+def extraction(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.param.startswith("our"):
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [_file("../escaped.txt")],
+        [_file(f"{tempfile.gettempdir()}/allos-ray-escaped-abs.txt")],
+        [_link("out", "/etc"), _file("out/passwd")],
+        [_link("up", "../..")],
+        [_link("hard", "../escaped.txt", tarfile.LNKTYPE)],
+    ],
+    ids=["dotdot", "absolute", "symlink-then-write", "symlink-up", "hardlink-out"],
+)
+def test_a_crafted_archive_cannot_write_outside_the_folder(
+    tmp_path: Path, extraction: None, entries: list[tarfile.TarInfo]
+) -> None:
+    # refused, or (python's filter, for an absolute name) kept inside: never written outside
+    with contextlib.suppress(BatchError):
+        unpack_workspace(_crafted(*entries), tmp_path / "into")
     assert not (tmp_path / "escaped.txt").exists()
+    assert not (Path(tempfile.gettempdir()) / "allos-ray-escaped-abs.txt").exists()
+    assert not (tmp_path / "into" / "out" / "passwd").exists()
+    into = os.path.realpath(tmp_path / "into")
+    for path in (tmp_path / "into").rglob("*"):  # links included: each leads inside
+        assert os.path.realpath(path).startswith(into + os.sep)
+
+
+def test_a_safe_archive_unpacks_with_either_extraction(tmp_path: Path, extraction: None) -> None:
+    inside = _link("docs/readme", "../notes.txt")
+    into = unpack_workspace(_crafted(_file("notes.txt"), inside), tmp_path / "into")
+    assert (into / "notes.txt").read_bytes() == b"owned"
+    assert (into / "docs" / "readme").is_symlink()
 
 
 def test_a_repo_task_sends_no_files(tmp_path: Path) -> None:

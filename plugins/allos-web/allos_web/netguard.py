@@ -65,11 +65,12 @@ def non_public_reason(address: str) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip in _SITE_LOCAL:  # deprecated, still routed on some networks; not in is_private
             return "a site-local address"
-        # 6to4 and Teredo carry an IPv4 address that the tunnel delivers to
+        # 6to4 and Teredo carry an IPv4 address that the tunnel delivers to; for IPv4-mapped
+        # and 6to4 addresses that address decides (older Pythons call all of 2002::/16 private)
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None:
             reason = non_public_reason(str(embedded))
-            if reason or ip.ipv4_mapped is not None:
+            if reason or ip.ipv4_mapped is not None or ip.sixtofour is not None:
                 return reason
     for attribute, reason in (
         ("is_loopback", "a loopback address"),
