@@ -64,11 +64,11 @@ from allos_core.sync_loop import SyncLoop, cancel_requested, refuse_inside_loop
 from allos_core.tools import Tool, ToolResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from allos_core.checkpoints import UndoReport
     from allos_core.output import StructuredOutput
     from allos_core.plugins import PluginManager
     from allos_core.sessions import Session
     from allos_core.tool_sources import ToolSource
+    from allos_core.undo import UndoReport
 
 __all__ = ["Agent", "AskFunction", "PermissionRequest", "RunResult"]
 
@@ -306,13 +306,13 @@ class Agent:
         """Restore the files the last ``turns`` turns changed, and drop those turns.
 
         The conversation loses those turns too (so the model knows), unless it was compacted
-        since; the session is saved. Raises :class:`~allos_core.checkpoints.UndoError` when
+        since; the session is saved. Raises :class:`~allos_core.undo.UndoError` when
         there is nothing to undo or a file was changed since (unless ``force``). Changes made by
         shell commands are not undone: ``report.commands`` lists them.
         """
         if self._running:
             raise AllosError("cannot undo while a run is in progress")
-        from allos_core.checkpoints import drop_turn_messages, undo
+        from allos_core.undo import drop_turn_messages, undo
 
         report = undo(self.tool_context, self.checkpoints, turns, force=force)
         # the session's list too: they are one list

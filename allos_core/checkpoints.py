@@ -7,39 +7,28 @@ not exist) and a hash of the new one. A :class:`Checkpoint` gathers one turn's c
 one task given to :meth:`Agent.run`), and notes the commands that ran, whose effects cannot be
 undone this way. The log lives in the session (``metadata["checkpoints"]``).
 
-:func:`undo` restores the files the last turns changed, newest first, and refuses when a file was
-changed since by someone else (the user, a command), unless forced: nothing is half-done.
-:func:`commit_turn` commits one turn's files in a git repository (``--git``).
-
-Every path goes through :meth:`ToolContext.resolve_path`, so a change log edited by hand cannot
-make undo write outside the workspace.
+Files are read through the workspace resolver (``ToolContext.fs``). :mod:`allos_core.undo` puts
+them back; :mod:`allos_core.git_commits` commits a turn's files (``--git``).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import errno
 import hashlib
 import os
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from allos_core.errors import AllosError
 from allos_core.tools import PathOutsideWorkspaceError
 
 #: files larger than this are recorded as changed but cannot be restored
 MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024
 #: how many turns the log keeps (older ones are dropped from the session)
 MAX_TURNS = 100
-
-
-class UndoError(AllosError):
-    """Undo could not restore the files (changed since, too large, outside the workspace)."""
 
 
 @dataclass
@@ -228,129 +217,6 @@ class CheckpointLog:
         return list(reversed(active[-count:])) if count > 0 else []
 
 
-@dataclass
-class UndoReport:
-    """What :func:`undo` did."""
-
-    turns: list[Checkpoint]
-    restored: list[str]
-    deleted: list[str]
-    #: files changed since the agent's change that were overwritten because of ``force``
-    forced: list[str]
-    #: commands that ran in the undone turns (their effects are not undone)
-    commands: list[str]
-
-
-def undo(context: Any, log: CheckpointLog, turns: int = 1, *, force: bool = False) -> UndoReport:
-    """Restore the files the last ``turns`` turns changed and drop those turns from ``log``.
-
-    Refuses (an :class:`UndoError` naming the files, nothing restored) when a file was changed
-    since the agent changed it, unless ``force``; and always for a file too large to have been
-    kept. ``context`` is a :class:`~allos_core.tools.ToolContext` of the workspace.
-    """
-    undone = log.last_turns(turns)
-    if not undone:
-        raise UndoError(
-            "there is nothing to undo: no turn changed files through the file tools",
-            hint="changes made by shell commands are not recorded; use git to revert them",
-        )
-    target: dict[str, FileChange] = {}  # path -> the oldest change (its "before" is the goal)
-    expected: dict[str, str | None] = {}  # path -> the newest change's content hash
-    for checkpoint in undone:  # newest first
-        for change in checkpoint.changes:
-            target[change.path] = change
-            expected.setdefault(change.path, change.after_sha256)
-    too_large = sorted(p for p, c in target.items() if not c.restorable)
-    if too_large:
-        raise UndoError(
-            f"cannot undo: the previous content of {', '.join(too_large)} was too large to keep",
-            hint="restore it from version control",
-        )
-    changed_since: list[str] = []
-    for relative in target:
-        try:
-            context.resolve_path(relative)
-        except PathOutsideWorkspaceError as exc:
-            raise UndoError(f"cannot undo {relative}: {exc}") from None
-        if _current_hash(context, relative) != expected[relative]:
-            changed_since.append(relative)
-    if changed_since and not force:
-        raise UndoError(
-            "cannot undo: changed since the agent changed them: "
-            + ", ".join(sorted(changed_since)),
-            hint="keep your changes, or pass --force to restore them anyway",
-        )
-    restored: list[str] = []
-    deleted: list[str] = []
-    for relative, change in sorted(target.items()):
-        if change.before is None:
-            _remove(context, relative)
-            deleted.append(relative)
-        else:
-            _restore(context, relative, change.before)
-            restored.append(relative)
-    for checkpoint in undone:
-        log.checkpoints.remove(checkpoint)
-    commands = [c for checkpoint in undone for c in checkpoint.commands]
-    return UndoReport(undone, restored, deleted, sorted(changed_since), commands)
-
-
-def drop_turn_messages(messages: list[Any], checkpoint: Checkpoint) -> bool:
-    """Remove ``checkpoint``'s turn and every later message from ``messages`` (in place).
-
-    Only when the message at the turn's start is still that turn's task (the conversation was
-    not compacted or changed since); returns whether anything was removed.
-    """
-    count = checkpoint.message_count
-    if count is None or not 0 < count < len(messages):
-        return False
-    message = messages[count]
-    if message.role != "user" or not message.text.strip().startswith(checkpoint.task):
-        return False
-    del messages[count:]
-    return True
-
-
-#: git runs outside the sandbox here: programs a repository's .git/config names (an fsmonitor,
-#: hooks, a signing program) must not run on the agent's behalf
-_GIT_SAFETY = (
-    "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false",
-)  # fmt: skip
-
-
-def commit_turn(workspace: Path, checkpoint: Checkpoint) -> str | None:
-    """Commit the files ``checkpoint`` changed on the current git branch; returns the commit id.
-
-    None when the workspace is not a git repository or nothing changed. Only the files the agent
-    changed are committed (``git add -- PATH``); the message names the task.
-    """
-    import subprocess
-
-    files = [c.path for c in checkpoint.changes]
-    if not files:
-        return None
-
-    def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["git", *_GIT_SAFETY, "-C", str(workspace), *args],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-    if git("rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
-        return None
-    git("add", "-A", "--", *files)
-    message = f"allos: {checkpoint.task or 'agent changes'}"[:72]
-    body = "Changed by the agent in turn {}:\n{}".format(
-        checkpoint.turn, "\n".join(f"- {f}" for f in files)
-    )
-    done = git("commit", "--no-verify", "-m", message, "-m", body, "--", *files)
-    if done.returncode != 0:
-        return None
-    return git("rev-parse", "--short", "HEAD").stdout.strip() or None
-
-
 # -- helpers -----------------------------------------------------------------------------------
 
 
@@ -395,28 +261,10 @@ def _sha256_file(context: Any, relative: str) -> str | None:
     return digest.hexdigest()
 
 
-def _current_hash(context: Any, relative: str) -> str | None:
+def current_hash(context: Any, relative: str) -> str | None:
+    """The sha256 of the workspace file ``relative`` now (None: no such regular file)."""
     try:
         data = _read(context, relative)
     except _TooLarge:
         return _sha256_file(context, relative)
     return None if data is None else _sha256(data)
-
-
-def _restore(context: Any, relative: str, data: bytes) -> None:
-    folder = relative.rpartition("/")[0]
-    if folder:
-        context.fs.makedirs(folder)
-    mode = None
-    with contextlib.suppress(Exception):
-        mode = stat.S_IMODE(context.fs.lstat(relative).st_mode)
-    context.fs.atomic_write(relative, data, mode=mode)
-
-
-def _remove(context: Any, relative: str) -> None:
-    parent, name = context.fs.open_parent(relative)
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name, dir_fd=parent)
-    finally:
-        os.close(parent)

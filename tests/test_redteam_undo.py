@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from cli_support import call, invoke, write_script
 
-from allos_core.checkpoints import CheckpointLog, UndoError, undo
+from allos_core.checkpoints import CheckpointLog
 from allos_core.tools import ToolContext
+from allos_core.undo import UndoError, undo
 
 
 @pytest.fixture

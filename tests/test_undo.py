@@ -9,8 +9,9 @@ import pytest
 from cli_support import call, invoke, write_script
 
 from allos_core import Agent
-from allos_core.checkpoints import CheckpointLog, UndoError
+from allos_core.checkpoints import CheckpointLog
 from allos_core.testing import ScriptedProvider
+from allos_core.undo import UndoError
 
 
 def _agent(workspace: Path, turns: list, **kwargs) -> Agent:
@@ -114,8 +115,8 @@ def test_a_tampered_log_cannot_write_outside_the_workspace(ws, tmp_path):
             }
         ]
     )
-    from allos_core.checkpoints import undo
     from allos_core.tools import ToolContext
+    from allos_core.undo import undo
 
     with pytest.raises(UndoError, match="outside"):
         undo(ToolContext(workspace=ws), log, force=True)

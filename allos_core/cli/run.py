@@ -75,7 +75,7 @@ def commit_turn_if_asked(setup: Any, renderer: Any) -> None:
     """With ``--git`` (or ``git_commit = true``), commit the files the last turn changed."""
     if not setup.settings.git_commit:
         return
-    from allos_core.checkpoints import commit_turn
+    from allos_core.git_commits import commit_turn
 
     checkpoint = setup.agent.checkpoints.current
     if checkpoint is None or not checkpoint.changes:

@@ -28,11 +28,12 @@ def undo(session: str | None, turns: int, force: bool, verbose: bool) -> None:
     content. A file changed since (by you, or a command) is refused unless --force. Changes made
     by shell commands can't be undone this way: they are listed.
     """
-    from allos_core.checkpoints import CheckpointLog, drop_turn_messages
-    from allos_core.checkpoints import undo as undo_turns
+    from allos_core.checkpoints import CheckpointLog
     from allos_core.cli.ui import err_console
     from allos_core.terminal import neutralise
     from allos_core.tools import ToolContext
+    from allos_core.undo import drop_turn_messages
+    from allos_core.undo import undo as undo_turns
 
     console = err_console()
     with handle_errors(verbose):
