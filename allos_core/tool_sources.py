@@ -308,7 +308,9 @@ def _one_line(value: object) -> str:
         text = str(value).strip()
     first = text.splitlines()[0] if text else "failed"
     # it may come from a hostile server: no escape sequences or control characters on a terminal
-    return "".join(ch if ch.isprintable() else " " for ch in first[:300])
+    from allos_core.terminal import neutralise
+
+    return neutralise(first[:300])
 
 
 @dataclass

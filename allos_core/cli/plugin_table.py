@@ -40,8 +40,10 @@ FOLD_WIDTH = 12
 
 
 def printable(text: str) -> str:
-    """``text`` with control characters (escape sequences, NUL, ...) replaced by ``?``."""
-    return "".join(ch if ch.isprintable() or ch == "\n" else "?" for ch in text)
+    """``text`` with control characters (escape sequences, NUL, bidi, ...) shown visibly."""
+    from allos_core.terminal import neutralise
+
+    return neutralise(text)
 
 
 def hook_lines(info: PluginInfo) -> list[str]:

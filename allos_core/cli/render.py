@@ -399,7 +399,7 @@ class Renderer:
         self.pause()
         line = f"tool source {event.source}: {event.error}; going on without it"
         # the name and the error may come from a hostile project or server: no control codes
-        print_warning("warning", "".join(ch if ch.isprintable() else " " for ch in line))
+        print_warning("warning", " ".join(neutralise(line).splitlines()))
 
     def on_usage(self, event: Any) -> None:
         self.total_usage = event.total

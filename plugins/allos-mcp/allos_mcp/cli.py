@@ -215,5 +215,7 @@ def serve(workspace: str | None, trust_workspace: bool) -> None:
 
 
 def _printable(text: str) -> str:
-    """Text from a server or config file, without control characters (newlines kept)."""
-    return "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in str(text))
+    """Text from a server or config file, safe for the terminal (newlines kept)."""
+    from allos_core.terminal import neutralise
+
+    return neutralise(str(text))
